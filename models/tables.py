@@ -1,0 +1,9 @@
+"""Import every table module so `SQLModel.metadata` knows all tables (used by migrations)."""
+
+from sqlmodel import SQLModel
+
+from models import audit, catalog, customer, outbox, payment, quote, stripe_event
+
+metadata = SQLModel.metadata
+
+__all__ = ["audit", "catalog", "customer", "metadata", "outbox", "payment", "quote", "stripe_event"]
