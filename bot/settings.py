@@ -18,7 +18,7 @@ from models.errors import InvalidInput
 from models.money import normalize_currency
 from models.quote_input import QuoteDefaults
 
-Mode = Literal["run", "serve", "worker", "socket", "doctor", "catalog"]
+Mode = Literal["run", "serve", "worker", "socket", "doctor", "catalog", "database"]
 
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SIGNING_SECRET = re.compile(r"^[0-9a-f]{16,}$")

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 
 from models.errors import InvalidInput
 
-# Minor-unit exponents of the active ISO 4217 currency codes (ISO 4217 list
-# one, amendment 179). Every code not named in the smaller tables has two.
+# Minor-unit exponents of the active ISO 4217 currency codes (list one as of
+# 2025, with XCG and ZWG). Every code not named in the smaller tables has two.
 _EXPONENT_0 = frozenset(
     """
     BIF CLP DJF GNF ISK JPY KMF KRW PYG RWF UGX UYI VND VUV XAF XOF XPF

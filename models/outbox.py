@@ -106,11 +106,11 @@ def claim_next(session: Session, now: datetime, claim_timeout: timedelta) -> Out
         .where(
             or_(
                 and_(
-                    OutboxAlert.status == AlertStatus.PENDING,
+                    col(OutboxAlert.status) == AlertStatus.PENDING,
                     col(OutboxAlert.next_attempt_at) <= now,
                 ),
                 and_(
-                    OutboxAlert.status == AlertStatus.POSTING,
+                    col(OutboxAlert.status) == AlertStatus.POSTING,
                     col(OutboxAlert.posting_started_at) <= stale,
                 ),
             )

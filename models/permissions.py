@@ -1,6 +1,6 @@
 """Who may act on a quote."""
 
-from models.errors import NotAllowed
+from models.errors import InvalidState, NotAllowed
 from models.quote import Quote
 
 
@@ -12,3 +12,12 @@ def ensure_can_manage(quote: Quote, user_id: str, managers: frozenset[str]) -> N
         f"Only <@{quote.owner_user_id}>, who owns quote {quote.number}, or a sales manager "
         "can do that."
     )
+
+
+def ensure_current_version(quote: Quote, shown_version: int) -> None:
+    """Raise InvalidState when a button belongs to an older version of the quote."""
+    if shown_version != quote.version:
+        raise InvalidState(
+            f"That button is for version {shown_version} of {quote.number}, "
+            f"but the quote is now at version {quote.version}. Use the latest message."
+        )

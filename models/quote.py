@@ -121,7 +121,7 @@ class QuoteLine(SQLModel, table=True):
     """One line of a quote: a catalog product or a free-text item."""
 
     id: int | None = Field(default=None, primary_key=True)
-    quote_id: int = Field(foreign_key="quote.id", index=True)
+    quote_id: int | None = Field(default=None, foreign_key="quote.id", index=True)
     position: int
     product_id: int | None = Field(default=None, foreign_key="product.id")
     sku: str | None = Field(default=None, max_length=64)

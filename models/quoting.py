@@ -19,7 +19,7 @@ from models.payment import PaymentLink
 from models.permissions import ensure_can_manage
 from models.pricing import PricedLine, compute_totals
 from models.quote import Quote, QuoteLine, QuoteStatus
-from models.quote_input import QuoteInput
+from models.quote_input import QuoteDefaults, QuoteForm, QuoteInput, validate_quote_form
 
 logger = logging.getLogger(__name__)
 
@@ -278,3 +278,13 @@ def _apply_input(quote: Quote, data: QuoteInput) -> None:
     quote.discount_amount = totals.discount
     quote.tax_amount = totals.tax
     quote.total_amount = totals.total
+
+
+def check_quote_form(session: Session, form: QuoteForm, defaults: QuoteDefaults) -> QuoteInput:
+    """Validate a quote form against the customers and catalog in the database."""
+    return validate_quote_form(
+        form,
+        defaults=defaults,
+        find_customer=lambda text: find_customer_id(session, text),
+        find_product=lambda sku: find_product(session, sku),
+    )

@@ -1,0 +1,130 @@
+"""The buttons on a quote message: Create payment link, Edit and Cancel."""
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, Respond
+from slack_sdk import WebClient
+
+from bot.quote_messages import refresh_quote_message
+from bot.services import Services
+from bot.views import (
+    CANCEL_ACTION,
+    EDIT_ACTION,
+    FIRST_FORM_LINES,
+    SEND_LINK_ACTION,
+    escape,
+    loading_view,
+    message_view,
+    parse_button_value,
+    quote_form_view,
+)
+from handlers.forms import prefill_from_quote
+from models.errors import DomainError
+from models.gateway import GatewayError
+from models.payment_links import send_quote
+from models.permissions import ensure_can_manage, ensure_current_version
+from models.quoting import cancel_quote, get_quote
+from models.summary import summarize
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: App, services: Services) -> None:
+    """Attach the quote button listeners to the Bolt app."""
+
+    @app.action(SEND_LINK_ACTION)
+    def send_link_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        quote_id, version = parse_button_value(action["value"])
+        try:
+            _check_press(services, quote_id, version, user_id)
+            outcome = send_quote(
+                services.new_session,
+                quote_id,
+                services.actor(user_id),
+                services.gateway,
+                services.clock,
+            )
+        except (DomainError, GatewayError) as error:
+            _refuse(respond, error)
+            return
+
+        services.outbox.wake()
+        refresh_quote_message(client, services, quote_id)
+        logger.info(
+            "quote sent",
+            extra={"quote_id": quote_id, "user_id": user_id, "link_created": outcome.created},
+        )
+
+    @app.action(EDIT_ACTION)
+    def edit_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        opened = client.views_open(trigger_id=body["trigger_id"], view=loading_view("Edit quote"))
+        view_id = opened["view"]["id"]
+
+        quote_id, version = parse_button_value(action["value"])
+        try:
+            _check_press(services, quote_id, version, user_id)
+            with services.new_session() as session:
+                quote = summarize(session, get_quote(session, quote_id))
+        except DomainError as error:
+            client.views_update(
+                view_id=view_id, view=message_view("Edit quote", f":no_entry: {escape(str(error))}")
+            )
+            return
+
+        metadata = {
+            "quote_id": quote.id,
+            "version": quote.version,
+            "channel_id": quote.slack_channel_id,
+        }
+        line_count = max(len(quote.lines), FIRST_FORM_LINES)
+        client.views_update(
+            view_id=view_id,
+            view=quote_form_view(
+                metadata=metadata,
+                currencies=sorted(services.settings.currency_codes),
+                default_currency=quote.currency,
+                line_count=line_count,
+                values=prefill_from_quote(quote),
+            ),
+        )
+
+    @app.action(CANCEL_ACTION)
+    def cancel_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], client: WebClient, respond: Respond
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        quote_id, version = parse_button_value(action["value"])
+        try:
+            _check_press(services, quote_id, version, user_id)
+            with services.new_session() as session, session.begin():
+                cancel_quote(session, quote_id, services.actor(user_id), services.clock())
+        except DomainError as error:
+            _refuse(respond, error)
+            return
+
+        services.link_retirement.wake()
+        refresh_quote_message(client, services, quote_id)
+
+
+def _check_press(services: Services, quote_id: int, version: int, user_id: str) -> None:
+    """Refuse a press by someone without rights over the quote, or on an outdated message."""
+    with services.new_session() as session:
+        quote = get_quote(session, quote_id)
+        ensure_can_manage(quote, user_id, services.settings.manager_ids)
+        ensure_current_version(quote, version)
+
+
+def _refuse(respond: Respond, error: Exception) -> None:
+    respond(
+        text=f":no_entry: {escape(str(error))}", response_type="ephemeral", replace_original=False
+    )
