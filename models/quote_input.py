@@ -312,7 +312,7 @@ def _check_line(
             )
 
     description = line.description.strip() or (product.name if product else "")
-    if not description:
+    if not description and not sku:
         errors[f"{prefix}_description"] = f"{label}: choose a catalog product or describe the item."
     elif len(description) > 200:
         errors[f"{prefix}_description"] = (
