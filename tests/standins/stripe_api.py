@@ -61,10 +61,10 @@ from tests.standins.stripe_params import (
 
 logger = logging.getLogger(__name__)
 
-# Default location of Stripe's example objects: CI and developer machines place the
-# project's shared folder beside the repository. The environment variable overrides it.
+# Stripe's example objects ship with the tests (MIT, see stripe_fixtures/README.md).
+# The environment variable points the stand-in at another copy.
 FIXTURES_ENV_VAR = "O2C_STRIPE_FIXTURES"
-DEFAULT_FIXTURES_PATH = Path(__file__).resolve().parents[3] / "shared/stripe/fixtures3.json"
+DEFAULT_FIXTURES_PATH = Path(__file__).resolve().parent / "stripe_fixtures" / "fixtures3.json"
 
 DEFAULT_WEBHOOK_SECRET = "whsec_test_standin"
 MAX_PAYMENT_LINK_LINE_ITEMS = 20
@@ -388,6 +388,14 @@ class StripeStandIn:
                 raise KeyError(f"The Stripe stand-in has no object with id {object_id!r}")
             return copy.deepcopy(self._objects[object_id])
 
+    def objects(self, object_type: str) -> list[JsonObject]:
+        """Return deep copies of stored objects whose `object` field is `object_type`.
+
+        The order is newest first, as Stripe lists them. Example: `objects("payment_link")`.
+        """
+        with self._lock:
+            return copy.deepcopy(self._objects_of(object_type))
+
     def complete_checkout(
         self,
         payment_link_id: str,
@@ -507,9 +515,6 @@ class StripeStandIn:
 
         injected = self._take_failure(method, path)
         if injected is not None:
-            logger.info(
-                "Stripe stand-in: injected HTTP %s for %s %s", injected.status, method, path
-            )
             return injected
 
         try:
@@ -1786,7 +1791,13 @@ class _RequestHandler(BaseHTTPRequestHandler):
         except Exception:
             logger.exception("Stripe stand-in failed on %s %s", method, self.path)
             response = _Response(
-                500, {"error": {"type": "api_error", "message": "The Stripe stand-in crashed."}}
+                500,
+                {
+                    "error": {
+                        "type": "api_error",
+                        "message": "The Stripe stand-in raised an internal error. See the test log.",
+                    }
+                },
             )
         if response.status >= 400:
             logger.info(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 from decimal import Decimal
@@ -58,8 +59,8 @@ def inline_link_params(*, limit: int = 1, order_id: str = "42") -> dict[str, Any
     }
 
 
-def count_objects(standin: StripeStandIn, kind: str) -> int:
-    return sum(1 for obj in standin._objects.values() if obj["object"] == kind)
+def count_objects(standin: StripeStandIn, object_type: str) -> int:
+    return len(standin.objects(object_type))
 
 
 # --------------------------------------------------------------------------- payment links
@@ -709,6 +710,22 @@ def test_latency_delays_responses(standin: StripeStandIn, client: Any) -> None:
     elapsed = time.monotonic() - started
 
     assert elapsed >= 0.3
+
+
+def test_latency_overlaps_concurrent_requests(standin: StripeStandIn) -> None:
+    standin.latency = 0.5
+    clients = [make_client(standin) for _ in range(4)]
+    threads = [threading.Thread(target=c.v1.products.list) for c in clients]
+
+    started = time.monotonic()
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.monotonic() - started
+
+    assert elapsed < 1.5
+    assert len(standin.requests) == 4
 
 
 def test_get_unknown_id_raises(standin: StripeStandIn) -> None:
