@@ -59,7 +59,9 @@ def build_runtime(
     gateway = StripeGateway(make_client(stripe_key, settings.stripe_api_base))
     services = Services(settings=settings, new_session=new_session, gateway=gateway, clock=clock)
 
-    delivery_client = WebClient(token=token, base_url=settings.slack_api_url)
+    # No retry handlers: a resent chat.postMessage after a dropped connection
+    # could post twice, so the dispatcher decides about every retry itself.
+    delivery_client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
     dispatcher = OutboxDispatcher(new_session, SlackPoster(delivery_client), clock)
 
     scheduler = make_scheduler(settings.timezone)

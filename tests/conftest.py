@@ -53,7 +53,10 @@ class TestClock:
 
 @pytest.fixture(scope="session")
 def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    url = os.environ.get("O2C_TEST_DATABASE_URL") or f"sqlite:///{tmp_path_factory.mktemp('db') / 'o2c.db'}"
+    url = (
+        os.environ.get("O2C_TEST_DATABASE_URL")
+        or f"sqlite:///{tmp_path_factory.mktemp('db') / 'o2c.db'}"
+    )
     if not url.startswith("sqlite"):
         engine = make_engine(url)
         with engine.begin() as connection:
@@ -101,7 +104,9 @@ def stripe_api() -> Iterator[StripeStandIn]:
     standin.stop()
 
 
-def make_settings(database_url: str, slack_api: SlackStandIn, stripe_api: StripeStandIn, **overrides: Any) -> Settings:
+def make_settings(
+    database_url: str, slack_api: SlackStandIn, stripe_api: StripeStandIn, **overrides: Any
+) -> Settings:
     """Settings aimed at the stand-ins, ignoring the developer's own environment and .env."""
     values: dict[str, Any] = {
         "slack_bot_token": BOT_TOKEN,
@@ -124,7 +129,13 @@ class ServedApp:
     """The real web app under uvicorn on 127.0.0.1, on a free port, in a thread."""
 
     def __init__(self, runtime: Runtime) -> None:
-        config = uvicorn.Config(create_web_app(runtime, run_scheduler=False), host="127.0.0.1", port=0, log_config=None, lifespan="on")
+        config = uvicorn.Config(
+            create_web_app(runtime, run_scheduler=False),
+            host="127.0.0.1",
+            port=0,
+            log_config=None,
+            lifespan="on",
+        )
         self.server = uvicorn.Server(config)
         self.thread = threading.Thread(target=self.server.run, daemon=True)
 
@@ -161,17 +172,36 @@ class O2C:
     def deliver_alerts(self) -> int:
         return self.runtime.dispatcher.deliver_due()
 
-    def post_stripe_event(self, event_type: str, data_object: dict[str, Any], *, event_id: str | None = None, signature: str | None = None) -> httpx.Response:
+    def post_stripe_event(
+        self,
+        event_type: str,
+        data_object: dict[str, Any],
+        *,
+        event_id: str | None = None,
+        signature: str | None = None,
+    ) -> httpx.Response:
         payload = self.stripe_api.event(event_type, data_object, event_id=event_id)
         header = signature if signature is not None else self.stripe_api.sign(payload)
-        return self.http.post(f"{self.url}/stripe/webhook", content=payload, headers={"Stripe-Signature": header, "Content-Type": "application/json"})
+        return self.http.post(
+            f"{self.url}/stripe/webhook",
+            content=payload,
+            headers={"Stripe-Signature": header, "Content-Type": "application/json"},
+        )
 
-    def wait_for(self, predicate: Callable[[], Any], description: str = "condition", timeout: float = 10.0) -> None:
+    def wait_for(
+        self, predicate: Callable[[], Any], description: str = "condition", timeout: float = 10.0
+    ) -> None:
         self.slack_api.wait_for(lambda: bool(predicate()), timeout=timeout, description=description)
 
 
 @pytest.fixture
-def o2c_factory(database_url: str, engine: Engine, slack_api: SlackStandIn, stripe_api: StripeStandIn, clock: TestClock) -> Iterator[Callable[..., O2C]]:
+def o2c_factory(
+    database_url: str,
+    engine: Engine,
+    slack_api: SlackStandIn,
+    stripe_api: StripeStandIn,
+    clock: TestClock,
+) -> Iterator[Callable[..., O2C]]:
     started: list[tuple[ServedApp, SlackClientSim, httpx.Client]] = []
 
     def start(**overrides: Any) -> O2C:

@@ -1,10 +1,19 @@
 import pytest
 
 from models.errors import InvalidInput
-from models.money import Money, apply_ppm, currency_exponent, format_percent, parse_amount, parse_percent
+from models.money import (
+    Money,
+    apply_ppm,
+    currency_exponent,
+    format_percent,
+    parse_amount,
+    parse_percent,
+)
 
 
-@pytest.mark.parametrize(("currency", "exponent"), [("JPY", 0), ("USD", 2), ("eur", 2), ("KWD", 3), ("CLF", 4)])
+@pytest.mark.parametrize(
+    ("currency", "exponent"), [("JPY", 0), ("USD", 2), ("eur", 2), ("KWD", 3), ("CLF", 4)]
+)
 def test_currency_exponent_follows_iso_4217(currency: str, exponent: int) -> None:
     assert currency_exponent(currency) == exponent
 
@@ -58,12 +67,23 @@ def test_parse_amount_rejects_zero_when_asked() -> None:
         parse_amount("0.00", "USD", allow_zero=False)
 
 
-@pytest.mark.parametrize(("text", "ppm"), [("10", 100000), ("10%", 100000), ("8.875", 88750), ("0", 0), ("100", 1000000), ("0.0001", 1)])
+@pytest.mark.parametrize(
+    ("text", "ppm"),
+    [("10", 100000), ("10%", 100000), ("8.875", 88750), ("0", 0), ("100", 1000000), ("0.0001", 1)],
+)
 def test_parse_percent_gives_parts_per_million(text: str, ppm: int) -> None:
     assert parse_percent(text, field="Discount") == ppm
 
 
-@pytest.mark.parametrize(("text", "message"), [("101", "outside 0 to 100"), ("-1", "outside 0 to 100"), ("ten", "not a percentage"), ("1.23456", "more than 4 decimals")])
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("101", "outside 0 to 100"),
+        ("-1", "outside 0 to 100"),
+        ("ten", "not a percentage"),
+        ("1.23456", "more than 4 decimals"),
+    ],
+)
 def test_parse_percent_rejects_bad_text(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_percent(text, field="Discount")

@@ -55,7 +55,10 @@ def test_charge_lines_leave_out_free_lines() -> None:
 def test_charge_lines_always_sum_to_total() -> None:
     generator = random.Random(4217)
     for _ in range(2000):
-        lines = [PricedLine(f"Item {i}", generator.randint(1, 50), generator.randint(0, 250000)) for i in range(generator.randint(1, 19))]
+        lines = [
+            PricedLine(f"Item {i}", generator.randint(1, 50), generator.randint(0, 250000))
+            for i in range(generator.randint(1, 19))
+        ]
         discount = generator.choice([0, 1, 50000, 125000, 333333, 1000000])
         tax = generator.choice([0, 1, 70000, 88750, 200000])
 

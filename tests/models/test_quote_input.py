@@ -3,13 +3,28 @@ from datetime import date
 import pytest
 
 from models.catalog import BillingInterval, Product
-from models.quote_input import LineForm, QuoteDefaults, QuoteForm, QuoteFormErrors, validate_quote_form
+from models.quote_input import (
+    LineForm,
+    QuoteDefaults,
+    QuoteForm,
+    QuoteFormErrors,
+    validate_quote_form,
+)
 
 TODAY = date(2026, 12, 4)
-DEFAULTS = QuoteDefaults(currency="USD", currencies=frozenset({"USD", "EUR", "JPY"}), validity_days=30, today=TODAY)
+DEFAULTS = QuoteDefaults(
+    currency="USD", currencies=frozenset({"USD", "EUR", "JPY"}), validity_days=30, today=TODAY
+)
 CATALOG = {
     "WIDGET-1": Product(id=1, sku="WIDGET-1", name="Widget", unit_amount=1999, currency="USD"),
-    "SEAT": Product(id=2, sku="SEAT", name="Seat licence", unit_amount=1500, currency="USD", recurring_interval=BillingInterval.MONTH),
+    "SEAT": Product(
+        id=2,
+        sku="SEAT",
+        name="Seat licence",
+        unit_amount=1500,
+        currency="USD",
+        recurring_interval=BillingInterval.MONTH,
+    ),
     "OLD": Product(id=3, sku="OLD", name="Retired", unit_amount=100, currency="USD", active=False),
     "YEN": Product(id=4, sku="YEN", name="Tokyo widget", unit_amount=2500, currency="JPY"),
 }
@@ -43,14 +58,20 @@ def test_validate_catalog_line_takes_list_price() -> None:
 
 
 def test_validate_unknown_name_makes_new_customer() -> None:
-    data = validate(QuoteForm(customer="Globex", lines=[LineForm(description="Setup", quantity="1", unit_price="500")]))
+    data = validate(
+        QuoteForm(
+            customer="Globex", lines=[LineForm(description="Setup", quantity="1", unit_price="500")]
+        )
+    )
 
     assert data.customer_id is None
     assert data.new_customer_name == "Globex"
 
 
 def test_validate_new_customer_prefix() -> None:
-    data = validate(QuoteForm(customer="new:Initech", lines=[LineForm(description="Setup", unit_price="5")]))
+    data = validate(
+        QuoteForm(customer="new:Initech", lines=[LineForm(description="Setup", unit_price="5")])
+    )
 
     assert data.new_customer_name == "Initech"
 
@@ -74,12 +95,24 @@ def test_validate_currency_from_catalog_product() -> None:
         (LineForm(sku="WIDGET-1", quantity="0"), "line_0_quantity", "from 1 to 1,000,000"),
         (LineForm(sku="WIDGET-1", quantity="-2"), "line_0_quantity", "whole number above zero"),
         (LineForm(sku="WIDGET-1", quantity="1.5"), "line_0_quantity", "whole number above zero"),
-        (LineForm(sku="NOPE", quantity="1"), "line_0_product", "SKU 'NOPE' is not in the active catalog"),
+        (
+            LineForm(sku="NOPE", quantity="1"),
+            "line_0_product",
+            "SKU 'NOPE' is not in the active catalog",
+        ),
         (LineForm(sku="OLD", quantity="1"), "line_0_product", "not in the active catalog"),
         (LineForm(sku="SEAT", quantity="1"), "line_0_product", None),
         (LineForm(description="Setup", quantity="1"), "line_0_unit_price", "enter a unit price"),
-        (LineForm(description="Setup", quantity="1", unit_price="12,50"), "line_0_unit_price", "decimal comma"),
-        (LineForm(description="Setup", quantity="1", unit_price="12.505"), "line_0_unit_price", "too many decimals"),
+        (
+            LineForm(description="Setup", quantity="1", unit_price="12,50"),
+            "line_0_unit_price",
+            "decimal comma",
+        ),
+        (
+            LineForm(description="Setup", quantity="1", unit_price="12.505"),
+            "line_0_unit_price",
+            "too many decimals",
+        ),
         (LineForm(quantity="1", unit_price="5"), "line_0_description", "describe the item"),
     ],
 )

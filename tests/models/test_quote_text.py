@@ -11,7 +11,9 @@ def test_parse_quote_text_full_form() -> None:
     )
 
     assert form.customer == "Acme Corp"
-    assert [(line.quantity, line.sku, line.description, line.unit_price) for line in form.lines] == [
+    assert [
+        (line.quantity, line.sku, line.description, line.unit_price) for line in form.lines
+    ] == [
         ("3", "WIDGET-1", "", ""),
         ("2", "", "Setup; onsite", "1,500.50"),
     ]

@@ -156,6 +156,8 @@ class SlackStandIn:
         self._response_urls: dict[str, dict[str, Any]] = {}
         self._rate_limits: dict[str, list[int]] = {}
         self._failures: dict[str, list[str]] = {}
+        self._hangs: dict[str, int] = {}
+        self._released = threading.Event()
         self._last_ts_micros = 0
         self._sequence = itertools.count(1)
 
@@ -187,6 +189,7 @@ class SlackStandIn:
         """Stop the server and wait for its thread. Calling it twice is harmless."""
         if self._server is None:
             return
+        self._released.set()
         self._server.shutdown()
         self._server.server_close()
         if self._thread is not None:
@@ -283,6 +286,20 @@ class SlackStandIn:
         """Make the next ``times`` calls to ``method`` return HTTP 429 with Retry-After."""
         with self._lock:
             self._rate_limits.setdefault(method, []).extend([retry_after] * times)
+
+    def hang_after_apply(self, method: str, *, times: int = 1) -> None:
+        """Apply the next `times` calls to `method`, then withhold the response until `release()`.
+
+        This is Slack having done the work while the caller never hears back, as
+        when the calling process dies or its connection drops mid-request.
+        """
+        with self._lock:
+            self._hangs[method] = self._hangs.get(method, 0) + times
+            self._released.clear()
+
+    def release(self) -> None:
+        """Send every withheld response."""
+        self._released.set()
 
     def fail(self, method: str, error: str, *, times: int = 1) -> None:
         """Make the next ``times`` calls to ``method`` return ``{"ok": false, "error": error}``."""
@@ -558,9 +575,15 @@ class SlackStandIn:
         try:
             with self._lock:
                 result = handler(self, params)
+                hang = bool(self._hangs.get(method))
+                if hang:
+                    self._hangs[method] -= 1
         except SlackApiFailure as failure:
             logger.debug("Stand-in returns error %s for %s", failure.error, method)
             return 200, {}, failure.body()
+        if hang:
+            logger.info("Stand-in applied %s and withholds the response", method)
+            self._released.wait()
         return 200, {}, {"ok": True, **result}
 
     def _receive_response_post(self, token: str, body: dict[str, Any]) -> bool:
@@ -803,6 +826,19 @@ def _channel_object(standin: SlackStandIn, channel_id: str) -> dict[str, Any]:
 def _conversations_info(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
     channel_id = _existing_channel(standin, params)
     return {"channel": _channel_object(standin, channel_id)}
+
+
+def _conversations_list(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
+    """List public and private channels (not DMs), one page of `limit` from `cursor`."""
+    channel_ids = [cid for cid in standin.channels.values() if cid not in standin._direct_messages]
+    start = int(params.get("cursor") or 0)
+    limit = int(params.get("limit") or 100)
+    page = channel_ids[start : start + limit]
+    next_cursor = str(start + limit) if start + limit < len(channel_ids) else ""
+    return {
+        "channels": [_channel_object(standin, channel_id) for channel_id in page],
+        "response_metadata": {"next_cursor": next_cursor},
+    }
 
 
 def _conversations_join(standin: SlackStandIn, params: dict[str, Any]) -> dict[str, Any]:
@@ -1090,6 +1126,7 @@ _METHODS: dict[str, Callable[[SlackStandIn, dict[str, Any]], dict[str, Any]]] = 
     "conversations.history": _conversations_history,
     "conversations.replies": _conversations_replies,
     "conversations.join": _conversations_join,
+    "conversations.list": _conversations_list,
     "users.info": _users_info,
     "users.lookupByEmail": _users_lookup_by_email,
     "usergroups.users.list": _usergroups_users_list,
