@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
         settings = load_settings()
         configure_logging(settings.log_level)
         mode: Mode = arguments.mode
-        settings.require("socket" if mode == "run" and settings.socket_mode else mode)
+        settings.require(mode)
         return int(arguments.handler(settings, arguments))
     except ConfigError as error:
         print(f"o2c: {error}", file=sys.stderr)

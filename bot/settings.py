@@ -18,7 +18,7 @@ from models.errors import InvalidInput
 from models.money import normalize_currency
 from models.quote_input import QuoteDefaults
 
-Mode = Literal["run", "serve", "worker", "socket", "doctor", "catalog", "database"]
+Mode = Literal["run", "serve", "worker", "doctor", "catalog", "database"]
 
 _SLACK_USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 _SIGNING_SECRET = re.compile(r"^[0-9a-f]{16,}$")
@@ -97,7 +97,7 @@ class Settings(BaseSettings):
 
     def require(self, mode: Mode) -> None:
         """Raise ConfigError for the first setting that `mode` needs and lacks or cannot use."""
-        needs_slack = mode in ("run", "serve", "worker", "socket", "doctor")
+        needs_slack = mode in ("run", "serve", "worker", "doctor")
         if needs_slack:
             _check_token(
                 self.slack_bot_token,
@@ -142,11 +142,12 @@ class Settings(BaseSettings):
 
         try:
             codes = self.currency_codes
+        except InvalidInput as error:
+            raise ConfigError(f"O2C_CURRENCIES is invalid: {error}") from None
+        try:
             default = normalize_currency(self.default_currency)
         except InvalidInput as error:
-            raise ConfigError(
-                f"O2C_CURRENCIES or O2C_DEFAULT_CURRENCY is invalid: {error}"
-            ) from None
+            raise ConfigError(f"O2C_DEFAULT_CURRENCY is invalid: {error}") from None
         if not codes:
             raise ConfigError(
                 "O2C_CURRENCIES is empty: list the ISO 4217 codes quotes may use, such as USD,EUR."
@@ -170,7 +171,9 @@ def load_settings() -> Settings:
     except ValidationError as error:
         first = error.errors()[0]
         variable = str(first["loc"][0]) if first["loc"] else "a setting"
-        raise ConfigError(f"{variable} is invalid: {first['msg']}.") from None
+        raise ConfigError(
+            f"{variable} is invalid: {first['msg']}; correct it in the environment or the .env file."
+        ) from None
 
 
 def _check_token(value: SecretStr | None, name: str, prefix: str, where: str) -> None:

@@ -6,6 +6,7 @@ Every piece of user text passes through `escape` first.
 """
 
 import json
+import re
 from collections.abc import Iterable, Sequence
 from typing import Any
 
@@ -45,12 +46,22 @@ VALUE_ACTION = "value"
 FIRST_FORM_LINES = 3
 MAX_FORM_LINES = 19
 
+_ESCAPED_MENTION = re.compile(r"&lt;@([UW][A-Z0-9]+)&gt;")
 _INTERVAL_WORDS = {"month": "month", "year": "year"}
 
 
 def escape(text: str) -> str:
     """Escape user text for mrkdwn, so it cannot mention a channel or forge a link."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def escape_message(text: str) -> str:
+    """Escape a domain message for mrkdwn but keep the user mentions (`<@U123>`) we wrote in it.
+
+    A mention cannot ping a channel or carry a link, and in an ephemeral
+    reply it notifies nobody.
+    """
+    return _ESCAPED_MENTION.sub(r"<@\1>", escape(text))
 
 
 def format_money(amount: int, currency: str) -> str:

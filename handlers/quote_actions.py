@@ -13,7 +13,7 @@ from bot.views import (
     EDIT_ACTION,
     FIRST_FORM_LINES,
     SEND_LINK_ACTION,
-    escape,
+    escape_message,
     loading_view,
     message_view,
     parse_button_value,
@@ -76,7 +76,8 @@ def register(app: App, services: Services) -> None:
                 quote = summarize(session, get_quote(session, quote_id))
         except DomainError as error:
             client.views_update(
-                view_id=view_id, view=message_view("Edit quote", f":no_entry: {escape(str(error))}")
+                view_id=view_id,
+                view=message_view("Edit quote", f":no_entry: {escape_message(str(error))}"),
             )
             return
 
@@ -126,5 +127,7 @@ def _check_press(services: Services, quote_id: int, version: int, user_id: str) 
 
 def _refuse(respond: Respond, error: Exception) -> None:
     respond(
-        text=f":no_entry: {escape(str(error))}", response_type="ephemeral", replace_original=False
+        text=f":no_entry: {escape_message(str(error))}",
+        response_type="ephemeral",
+        replace_original=False,
     )

@@ -16,6 +16,7 @@ from bot.views import (
     PRODUCT_SELECT_ACTION,
     QUOTE_FORM_CALLBACK,
     escape,
+    escape_message,
     format_money,
     options_payload,
     quote_form_view,
@@ -130,7 +131,7 @@ def _create_from_text(
         return
     except DomainError as error:
         respond(
-            text=f"The quote was not created: {escape(str(error))}\nType `/quote help` for the format."
+            text=f"The quote was not created: {escape_message(str(error))}\nType `/quote help` for the format."
         )
         return
 
@@ -159,7 +160,7 @@ def _store_revision(
             summary = summarize(session, quote)
     except DomainError as error:
         client.chat_postMessage(
-            channel=user_id, text=f"Your changes were not saved: {escape(str(error))}"
+            channel=user_id, text=f"Your changes were not saved: {escape_message(str(error))}"
         )
         return
 
