@@ -1,6 +1,7 @@
 """Building the process: database, Stripe gateway, Bolt app, outbox dispatcher and jobs."""
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -9,6 +10,7 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import Engine
+from sqlmodel import Session
 
 from bot.db import make_engine, session_factory, upgrade
 from bot.services import Services
@@ -20,6 +22,7 @@ from jobs.maintenance import expire_due_quotes, retire_links
 from jobs.outbox import OutboxDispatcher
 from jobs.scheduler import JobWaker, SchedulerLeader, add_interval_job, make_scheduler
 from models.clock import Clock, system_clock
+from models.summary import QuoteSummary, summarize_quote
 
 logger = logging.getLogger(__name__)
 
@@ -62,7 +65,9 @@ def build_runtime(
     # No retry handlers: a resent chat.postMessage after a dropped connection
     # could post twice, so the dispatcher decides about every retry itself.
     delivery_client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-    dispatcher = OutboxDispatcher(new_session, SlackPoster(delivery_client), clock)
+    dispatcher = OutboxDispatcher(
+        new_session, SlackPoster(delivery_client, _quote_loader(new_session)), clock
+    )
 
     scheduler = make_scheduler(settings.timezone)
     add_interval_job(
@@ -87,6 +92,14 @@ def build_runtime(
     return Runtime(
         settings, engine, services, bolt, scheduler, SchedulerLeader(engine, scheduler), dispatcher
     )
+
+
+def _quote_loader(new_session: Callable[[], Session]) -> Callable[[int], QuoteSummary]:
+    def load(quote_id: int) -> QuoteSummary:
+        with new_session() as session:
+            return summarize_quote(session, quote_id)
+
+    return load
 
 
 def build_bolt_app(settings: Settings, services: Services, token: str | None) -> App:

@@ -18,17 +18,33 @@ def fetch_stripe_catalog(client: stripe.StripeClient) -> tuple[list[ProductRow],
 
     The SKU is the product's `metadata.sku` if set, else the Stripe product id.
     Prices with tiers or custom amounts have no single unit price and are skipped.
+    A product with several usable prices keeps its default price (else the first
+    listed), because the catalog holds one price per SKU.
     """
-    rows: list[ProductRow] = []
+    chosen: dict[str, tuple[ProductRow, bool]] = {}
     skipped: list[str] = []
     prices = client.v1.prices.list({"active": True, "expand": ["data.product"], "limit": 100})
     for price in prices.auto_paging_iter():
         data = price.to_dict()
         try:
-            rows.append(_row_from_price(data))
+            row = _row_from_price(data)
         except InvalidInput as error:
             skipped.append(f"{data.get('id')}: {error}")
-    return rows, skipped
+            continue
+
+        is_default = data["product"].get("default_price") == data["id"]
+        kept = chosen.get(row.sku)
+        if kept is None or (is_default and not kept[1]):
+            if kept is not None:
+                skipped.append(_repeat_reason(kept[0], row))
+            chosen[row.sku] = (row, is_default)
+        else:
+            skipped.append(_repeat_reason(row, kept[0]))
+    return [row for row, _ in chosen.values()], skipped
+
+
+def _repeat_reason(dropped: ProductRow, kept: ProductRow) -> str:
+    return f"{dropped.stripe_price_id}: SKU {dropped.sku} already comes from price {kept.stripe_price_id}"
 
 
 def _row_from_price(price: dict[str, Any]) -> ProductRow:

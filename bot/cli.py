@@ -7,6 +7,7 @@ import sys
 import threading
 from pathlib import Path
 
+import stripe
 import uvicorn
 
 from bot.app import Runtime, build_runtime
@@ -167,7 +168,15 @@ def _catalog_import(settings: Settings, arguments: argparse.Namespace) -> int:
 def _catalog_sync(settings: Settings, _arguments: argparse.Namespace) -> int:
     assert settings.stripe_api_key is not None
     client = make_client(settings.stripe_api_key.get_secret_value(), settings.stripe_api_base)
-    rows, skipped = fetch_stripe_catalog(client)
+    try:
+        rows, skipped = fetch_stripe_catalog(client)
+    except stripe.StripeError as error:
+        # Stripe's messages mask the API key, so they are safe to print.
+        print(
+            f"o2c: reading prices from Stripe failed: {error.user_message or error.__class__.__name__}",
+            file=sys.stderr,
+        )
+        return 1
 
     upgrade(settings.database_url)
     new_session = session_factory(make_engine(settings.database_url))

@@ -6,6 +6,7 @@ thread for it before posting again.
 """
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -13,8 +14,9 @@ from typing import Any
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.views import payment_link_blocks, payment_received_blocks
-from models.outbox import OutboxAlert
+from bot.views import payment_link_blocks, payment_received_blocks, quote_blocks, quote_text
+from models.outbox import QUOTE_REFRESH, OutboxAlert
+from models.summary import QuoteSummary
 
 logger = logging.getLogger(__name__)
 
@@ -64,10 +66,17 @@ class Posted:
 
 
 class SlackPoster:
-    """Sends alerts through a WebClient that does not retry 429s itself."""
+    """Sends alerts through a WebClient that does not retry 429s itself.
 
-    def __init__(self, client: WebClient) -> None:
+    `load_quote` returns the current snapshot of a quote, for redrawing its
+    message when an outbox row asks for it.
+    """
+
+    def __init__(
+        self, client: WebClient, load_quote: Callable[[int], QuoteSummary] | None = None
+    ) -> None:
         self._client = client
+        self._load_quote = load_quote
         self._channel_ids: dict[str, str] = {}
 
     def resolve_channel(self, channel: str) -> str:
@@ -86,7 +95,9 @@ class SlackPoster:
         return resolved
 
     def post(self, alert: OutboxAlert, channel_id: str) -> Posted:
-        """Post the alert with its delivery key in the message metadata."""
+        """Post the alert with its delivery key in the message metadata, or redraw a quote message."""
+        if alert.kind == QUOTE_REFRESH:
+            return self._redraw_quote(alert, channel_id)
         renderer = RENDERERS.get(alert.kind)
         blocks = [block.to_dict() for block in renderer(alert.facts())] if renderer else None
         response = self._call(
@@ -103,8 +114,24 @@ class SlackPoster:
         )
         return Posted(channel_id=str(response["channel"]), ts=str(response["ts"]))
 
+    def _redraw_quote(self, alert: OutboxAlert, channel_id: str) -> Posted:
+        facts = alert.facts()
+        if self._load_quote is None:
+            raise DeliveryError("no quote loader configured for quote redraws", permanent=True)
+        quote = self._load_quote(int(facts["quote_id"]))
+        blocks = [block.to_dict() for block in quote_blocks(quote)]
+        self._call(
+            "chat_update", channel=channel_id, ts=facts["ts"], text=quote_text(quote), blocks=blocks
+        )
+        return Posted(channel_id=channel_id, ts=str(facts["ts"]))
+
     def find_posted(self, alert: OutboxAlert, channel_id: str, since: datetime) -> Posted | None:
-        """Return the message already posted for this alert, if Slack has one."""
+        """Return the message already posted for this alert, if Slack has one.
+
+        A quote redraw edits a message in place, so it is never searched for.
+        """
+        if alert.kind == QUOTE_REFRESH:
+            return None
         oldest = f"{since.timestamp() - 60:.6f}"
         cursor = None
         for _ in range(HISTORY_PAGES):

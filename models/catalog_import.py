@@ -145,7 +145,13 @@ def _check_row(values: dict[str, str]) -> ProductRow:
     if not name or len(name) > 200:
         raise InvalidInput(f"{sku}: name must be 1 to 200 characters.")
 
-    currency = normalize_currency(values.get("currency", "") or "?")
+    currency_text = values.get("currency", "")
+    if not currency_text:
+        raise InvalidInput(f"{sku}: currency is missing; use an ISO 4217 code such as USD.")
+    try:
+        currency = normalize_currency(currency_text)
+    except InvalidInput as error:
+        raise InvalidInput(f"{sku}: {error}") from None
     try:
         unit_amount = parse_amount(values.get("unit_price", ""), currency)
     except InvalidInput as error:

@@ -128,3 +128,33 @@ def claim_next(session: Session, now: datetime, claim_timeout: timedelta) -> Out
     alert.attempts += 1
     session.add(alert)
     return alert
+
+
+QUOTE_REFRESH = "quote_refresh"
+
+
+def queue_quote_refresh(
+    session: Session,
+    *,
+    quote_id: int,
+    channel_id: str | None,
+    ts: str | None,
+    reason: str,
+    at: datetime,
+) -> None:
+    """Queue a redraw of a quote's Slack message after a change made outside Slack.
+
+    Nothing is queued when the quote has no message yet. A redraw shows the
+    quote's state at delivery time, so repeating one is harmless.
+    """
+    if not channel_id or not ts:
+        return
+    queue_alert(
+        session,
+        delivery_key=f"{QUOTE_REFRESH}:{quote_id}:{reason}",
+        kind=QUOTE_REFRESH,
+        channel=channel_id,
+        text=f"Quote {quote_id} changed: {reason}",
+        payload={"quote_id": quote_id, "ts": ts},
+        at=at,
+    )

@@ -9,7 +9,7 @@ from sqlmodel import Session, select
 
 from models import audit
 from models.money import Money
-from models.outbox import queue_alert
+from models.outbox import queue_alert, queue_quote_refresh
 from models.payment import Payment, PaymentLink
 from models.quote import Quote, QuoteStatus
 from models.quoting import get_quote
@@ -130,6 +130,14 @@ def record_checkout_payment(
         concerns=concerns,
     )
     _queue_payment_alerts(session, quote, record, routing, concerns, at)
+    queue_quote_refresh(
+        session,
+        quote_id=quote.id,
+        channel_id=quote.slack_channel_id,
+        ts=quote.slack_message_ts,
+        reason=f"payment {record.id}",
+        at=at,
+    )
     logger.info(
         "payment recorded",
         extra={

@@ -15,6 +15,7 @@ from models import audit
 from models.catalog import Product
 from models.customer import Customer
 from models.errors import InvalidState, NotFound
+from models.outbox import queue_quote_refresh
 from models.payment import PaymentLink
 from models.permissions import ensure_can_manage
 from models.pricing import PricedLine, compute_totals
@@ -220,6 +221,14 @@ def expire_quotes(session: Session, today: date, at: datetime) -> list[int]:
             version=quote.version,
             action="quote_expired",
             actor="system",
+            at=at,
+        )
+        queue_quote_refresh(
+            session,
+            quote_id=quote.id,
+            channel_id=quote.slack_channel_id,
+            ts=quote.slack_message_ts,
+            reason="expired",
             at=at,
         )
         expired.append(quote.id)
