@@ -52,19 +52,32 @@ class TestClock:
 
 
 @pytest.fixture(scope="session")
-def database_url(tmp_path_factory: pytest.TempPathFactory) -> str:
+def database_url(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """A migrated database for this test run.
+
+    On PostgreSQL the run gets a schema of its own (named after the process
+    id), so two runs against the same database do not disturb each other.
+    """
     url = (
         os.environ.get("O2C_TEST_DATABASE_URL")
         or f"sqlite:///{tmp_path_factory.mktemp('db') / 'o2c.db'}"
     )
-    if not url.startswith("sqlite"):
-        engine = make_engine(url)
-        with engine.begin() as connection:
-            connection.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-            connection.execute(text("CREATE SCHEMA public"))
-        engine.dispose()
-    upgrade(url)
-    return url
+    if url.startswith("sqlite"):
+        upgrade(url)
+        yield url
+        return
+
+    schema = f"o2c_test_{os.getpid()}"
+    admin = make_engine(url)
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+        connection.execute(text(f"CREATE SCHEMA {schema}"))
+    scoped = f"{url}{'&' if '?' in url else '?'}options=-csearch_path%3D{schema}"
+    upgrade(scoped)
+    yield scoped
+    with admin.begin() as connection:
+        connection.execute(text(f"DROP SCHEMA IF EXISTS {schema} CASCADE"))
+    admin.dispose()
 
 
 @pytest.fixture
