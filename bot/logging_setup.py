@@ -28,3 +28,5 @@ def configure_logging(level: str = "INFO") -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # APScheduler logs every run of every job at INFO; our jobs log what they do.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, root.level))
