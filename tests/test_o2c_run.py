@@ -62,7 +62,7 @@ def running_bot(run_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         capture_output=True,
         text=True,
         timeout=60,
-    )  # noqa: S603
+    )
     assert imported.returncode == 0, imported.stderr
     assert "1 created" in imported.stdout
 
@@ -73,7 +73,7 @@ def running_bot(run_env: dict[str, str], tmp_path: Path) -> Iterator[str]:
         cwd=tmp_path,
         stdout=log,
         stderr=subprocess.STDOUT,
-    )  # noqa: S603
+    )
     url = f"http://127.0.0.1:{run_env['PORT']}"
     try:
         wait_until_healthy(url, process)

@@ -73,4 +73,3 @@ def test_quick_quote_to_payment_alert(o2c: O2C) -> None:
 def _status(o2c: O2C) -> QuoteStatus:
     with o2c.new_session() as session:
         return session.exec(select(Quote)).one().status
-
