@@ -30,7 +30,7 @@ RENDERERS = {
 
 
 class RateLimited(Exception):
-    """Slack answered 429; `retry_after` is the number of seconds it asked us to wait."""
+    """Slack returned 429; `retry_after` is its Retry-After header in seconds."""
 
     def __init__(self, retry_after: int) -> None:
         super().__init__(f"rate limited for {retry_after} s")
@@ -69,7 +69,7 @@ class SlackPoster:
     """Sends alerts through a WebClient that does not retry 429s itself.
 
     `load_quote` returns the current snapshot of a quote, for redrawing its
-    message when an outbox row asks for it.
+    message when an outbox row requests it.
     """
 
     def __init__(

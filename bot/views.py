@@ -59,7 +59,7 @@ def escape_message(text: str) -> str:
     """Escape a domain message for mrkdwn but keep the user mentions (`<@U123>`) we wrote in it.
 
     A mention cannot ping a channel or carry a link, and in an ephemeral
-    reply it notifies nobody.
+    reply it sends no notification.
     """
     return _ESCAPED_MENTION.sub(r"<@\1>", escape(text))
 
@@ -90,7 +90,7 @@ def parse_button_value(value: str) -> tuple[int, int]:
 
 
 def quote_text(quote: QuoteSummary) -> str:
-    """The plain-text fallback of a quote message, for notifications."""
+    """Return the plain-text fallback of a quote message, which notifications show."""
     total = format_money(quote.total_amount, quote.currency)
     return (
         f"Quote {quote.number} for {quote.customer_name}: {total} ({STATUS_LABELS[quote.status]})"
@@ -98,7 +98,7 @@ def quote_text(quote: QuoteSummary) -> str:
 
 
 def quote_blocks(quote: QuoteSummary) -> list[Block]:
-    """The quote message: lines, totals, terms, status and the buttons its state allows."""
+    """Build the quote message: lines, totals, terms, status and the buttons its state allows."""
     blocks: list[Block] = [
         HeaderBlock(text=f"Quote {quote.number} · version {quote.version}"),
         SectionBlock(
@@ -218,7 +218,7 @@ def _quote_buttons(quote: QuoteSummary) -> list[ButtonElement]:
 
 
 def payment_received_blocks(facts: dict[str, Any]) -> list[Block]:
-    """The payment alert: amount, quote, customer, and anything finance should review."""
+    """Build the payment alert: amount, quote, customer, and anything finance should review."""
     amount = format_money(int(facts["amount"]), str(facts["currency"]))
     text = (
         f":moneybag: *Payment received: {amount}*\n"
@@ -245,7 +245,7 @@ def payment_received_blocks(facts: dict[str, Any]) -> list[Block]:
 
 
 def payment_link_blocks(facts: dict[str, Any]) -> list[Block]:
-    """The thread reply that hands the rep the payment link to send."""
+    """Build the thread reply that gives the rep the payment link to send."""
     amount = format_money(int(facts["amount"]), str(facts["currency"]))
     text = (
         f":link: Payment link for *{facts['quote_number']}* (version {facts['version']}, {amount}), "
@@ -258,7 +258,7 @@ def payment_link_blocks(facts: dict[str, Any]) -> list[Block]:
 
 
 def loading_view(title: str = "Quote") -> View:
-    """A placeholder modal, opened at once while data loads."""
+    """Build a placeholder modal to open at once while data loads."""
     return View(
         type="modal",
         title=title,
@@ -268,7 +268,7 @@ def loading_view(title: str = "Quote") -> View:
 
 
 def message_view(title: str, text: str) -> View:
-    """A modal that only shows a message, such as an error."""
+    """Build a modal that only shows a message, such as an error."""
     return View(
         type="modal",
         title=title,
@@ -285,10 +285,10 @@ def quote_form_view(
     line_count: int,
     values: dict[str, Any] | None = None,
 ) -> View:
-    """The quote modal with `line_count` line groups, prefilled from `values`.
+    """Build the quote modal with `line_count` line groups, prefilled from `values`.
 
-    `values` maps block ids to the text (or option) to show; block ids stay
-    the same across updates, so Slack keeps what the user already typed.
+    `values` maps block ids to the text or option to show. Block ids stay the
+    same across updates, so Slack keeps what the user already typed.
     """
     values = values or {}
     editing = metadata.get("quote_id") is not None

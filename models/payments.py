@@ -1,4 +1,4 @@
-"""Payments reported by Stripe: the quote becomes paid and the team is told."""
+"""Payments reported by Stripe: the quote becomes paid and alerts are queued for the team."""
 
 import logging
 from dataclasses import dataclass, field
