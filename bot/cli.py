@@ -171,7 +171,7 @@ def _catalog_sync(settings: Settings, _arguments: argparse.Namespace) -> int:
     try:
         rows, skipped = fetch_stripe_catalog(client)
     except stripe.StripeError as error:
-        # Stripe's messages mask the API key, so they are safe to print.
+        # Stripe shows only the last characters of a rejected key, so the message is safe to print.
         print(
             f"o2c: reading prices from Stripe failed: {error.user_message or error.__class__.__name__}",
             file=sys.stderr,
