@@ -21,6 +21,7 @@ class QuoteStatus(StrEnum):
     PAID = "paid"
     EXPIRED = "expired"
     CANCELLED = "cancelled"
+    CREDIT_DENIED = "credit_denied"
 
 
 # Which states each state may move to. Editing a sent or approved quote makes
@@ -36,13 +37,22 @@ TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
         }
     ),
     QuoteStatus.PENDING_APPROVAL: frozenset(
-        {QuoteStatus.DRAFT, QuoteStatus.APPROVED, QuoteStatus.CANCELLED, QuoteStatus.EXPIRED}
+        {
+            QuoteStatus.DRAFT,
+            QuoteStatus.APPROVED,
+            QuoteStatus.CANCELLED,
+            QuoteStatus.EXPIRED,
+            QuoteStatus.CREDIT_DENIED,
+        }
     ),
     QuoteStatus.APPROVED: frozenset(
         {QuoteStatus.DRAFT, QuoteStatus.SENT, QuoteStatus.CANCELLED, QuoteStatus.EXPIRED}
     ),
     QuoteStatus.SENT: frozenset(
         {QuoteStatus.DRAFT, QuoteStatus.PAID, QuoteStatus.CANCELLED, QuoteStatus.EXPIRED}
+    ),
+    QuoteStatus.CREDIT_DENIED: frozenset(
+        {QuoteStatus.DRAFT, QuoteStatus.CANCELLED, QuoteStatus.EXPIRED}
     ),
     QuoteStatus.PAID: frozenset(),
     QuoteStatus.EXPIRED: frozenset(),
@@ -57,6 +67,7 @@ STATUS_LABELS = {
     QuoteStatus.PAID: "Paid",
     QuoteStatus.EXPIRED: "Expired",
     QuoteStatus.CANCELLED: "Cancelled",
+    QuoteStatus.CREDIT_DENIED: "Credit denied",
 }
 
 

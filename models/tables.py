@@ -2,8 +2,18 @@
 
 from sqlmodel import SQLModel
 
-from models import audit, catalog, customer, outbox, payment, quote, stripe_event
+from models import approval, audit, catalog, customer, outbox, payment, quote, stripe_event
 
 metadata = SQLModel.metadata
 
-__all__ = ["audit", "catalog", "customer", "metadata", "outbox", "payment", "quote", "stripe_event"]
+__all__ = [
+    "approval",
+    "audit",
+    "catalog",
+    "customer",
+    "metadata",
+    "outbox",
+    "payment",
+    "quote",
+    "stripe_event",
+]
