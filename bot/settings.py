@@ -8,14 +8,18 @@ how to fix it.
 
 import re
 from datetime import date, datetime
+from functools import cached_property
+from pathlib import Path
 from typing import Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from bot.policy_config import PolicyFileError, load_policy
 from models.errors import InvalidInput
 from models.money import normalize_currency
+from models.policy import Policy
 from models.quote_input import QuoteDefaults
 
 Mode = Literal["run", "serve", "worker", "doctor", "catalog", "database"]
@@ -50,6 +54,8 @@ class Settings(BaseSettings):
     port: int = Field(default=3000, ge=1, le=65535, validation_alias="PORT")
     host: str = Field(default="0.0.0.0", validation_alias="O2C_HOST")  # noqa: S104 - a server listens on all interfaces unless told otherwise
     payments_channel: str | None = Field(default=None, validation_alias="O2C_PAYMENTS_CHANNEL")
+    deal_desk_channel: str | None = Field(default=None, validation_alias="O2C_DEAL_DESK_CHANNEL")
+    config_path: Path | None = Field(default=None, validation_alias="O2C_CONFIG")
     timezone: str = Field(default="UTC", validation_alias="O2C_TIMEZONE")
     managers: str = Field(
         default="", validation_alias=AliasChoices("O2C_MANAGERS", "O2C_MANAGER_IDS")
@@ -78,6 +84,14 @@ class Settings(BaseSettings):
         return frozenset(
             normalize_currency(part) for part in self.currencies.split(",") if part.strip()
         )
+
+    @cached_property
+    def policy(self) -> Policy:
+        """The approval and credit policy from the O2C_CONFIG file, or an empty one."""
+        try:
+            return load_policy(self.config_path)
+        except PolicyFileError as error:
+            raise ConfigError(str(error)) from None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -126,6 +140,12 @@ class Settings(BaseSettings):
         if needs_slack and not (self.payments_channel or "").strip():
             raise ConfigError(
                 "O2C_PAYMENTS_CHANNEL is missing: set it to the channel id or name for payment alerts, such as C0123456789 or payments."
+            )
+
+        policy = self.policy
+        if needs_slack and policy.tiers and not (self.deal_desk_channel or "").strip():
+            raise ConfigError(
+                "O2C_DEAL_DESK_CHANNEL is missing: set it to the channel id or name where approval requests go, because O2C_CONFIG defines approval tiers."
             )
 
         _check_url(self.slack_api_url, "SLACK_API_URL")
