@@ -1,7 +1,7 @@
 """Building the process: database, Stripe gateway, Bolt app, outbox dispatcher and jobs."""
 
 import logging
-from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
@@ -10,25 +10,27 @@ from slack_bolt import App, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import RateLimitErrorRetryHandler
 from sqlalchemy import Engine
-from sqlmodel import Session
 
+from bot.alert_content import DatabaseAlertContent
 from bot.db import make_engine, session_factory, upgrade
+from bot.directory import SlackApproverDirectory
 from bot.services import Services
 from bot.settings import Settings
 from bot.slack_delivery import SlackPoster
 from bot.stripe_gateway import StripeGateway, make_client
-from handlers import quote_actions, quote_command
+from handlers import approvals, customers, quote_actions, quote_command
 from jobs.maintenance import expire_due_quotes, retire_links
 from jobs.outbox import OutboxDispatcher
 from jobs.scheduler import JobWaker, SchedulerLeader, add_interval_job, make_scheduler
 from models.clock import Clock, system_clock
-from models.summary import QuoteSummary, summarize_quote
 
 logger = logging.getLogger(__name__)
 
 OUTBOX_JOB = "outbox_delivery"
 RETIRE_LINKS_JOB = "payment_link_retirement"
 EXPIRE_QUOTES_JOB = "quote_expiry"
+APPROVAL_REMINDERS_JOB = "approval_reminders"
+FOLLOW_UPS_JOB = "follow_up_reminders"
 
 APOLOGY = ":warning: Sorry, something went wrong on our side and nothing was changed. Try again, or ask your o2c-bot admin to check the logs."
 
@@ -65,9 +67,8 @@ def build_runtime(
     # No retry handlers: a resent chat.postMessage after a dropped connection
     # could post twice, so the dispatcher decides about every retry itself.
     delivery_client = WebClient(token=token, base_url=settings.slack_api_url, retry_handlers=[])
-    dispatcher = OutboxDispatcher(
-        new_session, SlackPoster(delivery_client, _quote_loader(new_session)), clock
-    )
+    content = DatabaseAlertContent(new_session, settings.policy)
+    dispatcher = OutboxDispatcher(new_session, SlackPoster(delivery_client, content), clock)
 
     scheduler = make_scheduler(settings.timezone)
     add_interval_job(
@@ -88,18 +89,13 @@ def build_runtime(
     services.outbox = JobWaker(scheduler, OUTBOX_JOB)
     services.link_retirement = JobWaker(scheduler, RETIRE_LINKS_JOB)
 
+    services.directory = SlackApproverDirectory(
+        WebClient(token=token, base_url=settings.slack_api_url)
+    )
     bolt = build_bolt_app(settings, services, token)
     return Runtime(
         settings, engine, services, bolt, scheduler, SchedulerLeader(engine, scheduler), dispatcher
     )
-
-
-def _quote_loader(new_session: Callable[[], Session]) -> Callable[[int], QuoteSummary]:
-    def load(quote_id: int) -> QuoteSummary:
-        with new_session() as session:
-            return summarize_quote(session, quote_id)
-
-    return load
 
 
 def build_bolt_app(settings: Settings, services: Services, token: str | None) -> App:
@@ -116,9 +112,15 @@ def build_bolt_app(settings: Settings, services: Services, token: str | None) ->
         token_verification_enabled=False,
         request_verification_enabled=not settings.socket_mode,
         logger=logging.getLogger("slack_bolt"),
+        # Bolt runs each listener, ack included, on this pool (5 threads by
+        # default in slack-bolt 1.30). Listeners hand Stripe calls to
+        # Services.run_later, so these threads only wait for the database.
+        listener_executor=ThreadPoolExecutor(max_workers=32, thread_name_prefix="bolt-listener"),
     )
     quote_command.register(app, services)
     quote_actions.register(app, services)
+    approvals.register(app, services)
+    customers.register(app, services)
 
     @app.error
     def report_error(error: Exception, body: dict[str, Any], respond: Any) -> BoltResponse | None:

@@ -18,11 +18,18 @@ MIGRATIONS_DIR = Path(migrations.__file__).parent
 
 
 def make_engine(database_url: str) -> Engine:
-    """Create the engine; SQLite gets a busy timeout and WAL so threads can share the file."""
+    """Create the engine; SQLite gets a busy timeout, WAL and write-locking transactions.
+
+    Every SQLite transaction starts with BEGIN IMMEDIATE, so two threads that
+    read then write the same rows take turns instead of one failing with
+    "database is locked" when it tries to write after the other committed.
+    PostgreSQL gets the same effect from SELECT ... FOR UPDATE.
+    """
     url = _normalize_url(database_url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
         event.listen(engine, "connect", _configure_sqlite)
+        event.listen(engine, "begin", _begin_immediate)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
 
@@ -59,7 +66,12 @@ def _normalize_url(database_url: str) -> str:
 
 
 def _configure_sqlite(connection: Any, _record: Any) -> None:
+    connection.isolation_level = None  # let the "begin" listener issue BEGIN itself
     cursor = connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    connection.exec_driver_sql("BEGIN IMMEDIATE")

@@ -1,16 +1,22 @@
 """The services that listeners and jobs share, built once per process."""
 
+import logging
 from collections.abc import Callable
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Protocol
 
 from sqlmodel import Session
 
 from bot.settings import Settings
+from models.approvals import ApproverDirectory, Channels
 from models.clock import Clock, system_clock
 from models.gateway import PaymentGateway
 from models.payments import AlertRouting
+from models.policy import Policy, Tier
 from models.quoting import Actor
+
+logger = logging.getLogger(__name__)
 
 
 class Waker(Protocol):
@@ -22,6 +28,11 @@ class Waker(Protocol):
 class _Idle:
     def wake(self) -> None:
         return None
+
+
+class _EveryoneListed:
+    def members(self, tier: Tier) -> frozenset[str]:
+        return tier.users
 
 
 @dataclass
@@ -38,6 +49,29 @@ class Services:
     clock: Clock = system_clock
     outbox: Waker = field(default_factory=_Idle)
     link_retirement: Waker = field(default_factory=_Idle)
+    directory: ApproverDirectory = field(default_factory=_EveryoneListed)
+    background: ThreadPoolExecutor = field(
+        default_factory=lambda: ThreadPoolExecutor(max_workers=16, thread_name_prefix="o2c-work")
+    )
+
+    @property
+    def policy(self) -> Policy:
+        return self.settings.policy
+
+    @property
+    def channels(self) -> Channels:
+        return Channels(deal_desk=self.settings.deal_desk_channel or "")
+
+    def run_later(self, work: Callable[..., object], *arguments: object) -> None:
+        """Run slow work (Stripe calls) off Bolt's listener threads, logging any failure.
+
+        Bolt runs every listener, including its ack, on a small thread pool, so
+        a listener that waits for Stripe delays the acks of other requests.
+        NOTE: work queued here is lost if the process stops first; a rep then
+        presses the button again, and the idempotency key prevents a second link.
+        """
+        future = self.background.submit(work, *arguments)
+        future.add_done_callback(_log_failure)
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, managers=self.settings.manager_ids)
@@ -45,3 +79,9 @@ class Services:
     @property
     def routing(self) -> AlertRouting:
         return AlertRouting(payments_channel=self.settings.payments_channel or "")
+
+
+def _log_failure(future: Future[object]) -> None:
+    error = future.exception()
+    if error is not None:
+        logger.error("background work failed: %r", error, exc_info=error)

@@ -6,27 +6,20 @@ thread for it before posting again.
 """
 
 import logging
-from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.views import payment_link_blocks, payment_received_blocks, quote_blocks, quote_text
+from models.approval_state import APPROVAL_REFRESH
 from models.outbox import QUOTE_REFRESH, OutboxAlert
-from models.summary import QuoteSummary
 
 logger = logging.getLogger(__name__)
 
 METADATA_EVENT_TYPE = "o2c_alert"
 HISTORY_PAGES = 5
-
-RENDERERS = {
-    "payment_received": payment_received_blocks,
-    "payment_link_created": payment_link_blocks,
-}
 
 
 class RateLimited(Exception):
@@ -65,19 +58,48 @@ class Posted:
     ts: str
 
 
+class AlertContent(Protocol):
+    """Renders alerts from the database at delivery time, so messages show current state."""
+
+    def message(self, alert: OutboxAlert) -> tuple[str, list[dict[str, Any]] | None]: ...
+
+    def quote_message(self, quote_id: int) -> tuple[str, list[dict[str, Any]]]: ...
+
+    def approval_message(self, request_id: int) -> tuple[str, list[dict[str, Any]]]: ...
+
+    def approval_targets(self, request_id: int) -> list[tuple[str, str]]: ...
+
+
 class SlackPoster:
-    """Sends alerts through a WebClient that does not retry 429s itself.
+    """Sends alerts through a WebClient that does not retry 429s itself."""
 
-    `load_quote` returns the current snapshot of a quote, for redrawing its
-    message when an outbox row requests it.
-    """
-
-    def __init__(
-        self, client: WebClient, load_quote: Callable[[int], QuoteSummary] | None = None
-    ) -> None:
+    def __init__(self, client: WebClient, content: AlertContent | None = None) -> None:
         self._client = client
-        self._load_quote = load_quote
+        self._content = content
         self._channel_ids: dict[str, str] = {}
+
+    def deliver(self, alert: OutboxAlert, *, maybe_posted: bool) -> Posted:
+        """Post the alert, or edit the messages it redraws.
+
+        With `maybe_posted`, an earlier attempt may have reached Slack, so the
+        channel is searched for the alert's delivery key before posting.
+        Redraws edit messages in place, so repeating one is harmless.
+        """
+        if alert.kind == QUOTE_REFRESH:
+            return self._redraw_quote(alert)
+        if alert.kind == APPROVAL_REFRESH:
+            return self._redraw_approval(alert)
+
+        channel_id = alert.slack_channel_id or self.resolve_channel(alert.channel)
+        if maybe_posted:
+            found = self.find_posted(alert, channel_id, alert.created_at)
+            if found is not None:
+                logger.info(
+                    "alert was already posted; recording it",
+                    extra={"alert_id": alert.id, "delivery_key": alert.delivery_key},
+                )
+                return found
+        return self.post(alert, channel_id)
 
     def resolve_channel(self, channel: str) -> str:
         """Turn a channel name or user id into the conversation id that history searches need."""
@@ -95,15 +117,12 @@ class SlackPoster:
         return resolved
 
     def post(self, alert: OutboxAlert, channel_id: str) -> Posted:
-        """Post the alert with its delivery key in the message metadata, or redraw a quote message."""
-        if alert.kind == QUOTE_REFRESH:
-            return self._redraw_quote(alert, channel_id)
-        renderer = RENDERERS.get(alert.kind)
-        blocks = [block.to_dict() for block in renderer(alert.facts())] if renderer else None
+        """Post the alert with its delivery key in the message metadata."""
+        text, blocks = self._content.message(alert) if self._content else (alert.text, None)
         response = self._call(
             "chat_postMessage",
             channel=channel_id,
-            text=alert.text,
+            text=text,
             blocks=blocks,
             thread_ts=alert.thread_ts,
             metadata={
@@ -114,24 +133,31 @@ class SlackPoster:
         )
         return Posted(channel_id=str(response["channel"]), ts=str(response["ts"]))
 
-    def _redraw_quote(self, alert: OutboxAlert, channel_id: str) -> Posted:
+    def _redraw_quote(self, alert: OutboxAlert) -> Posted:
         facts = alert.facts()
-        if self._load_quote is None:
-            raise DeliveryError("no quote loader configured for quote redraws", permanent=True)
-        quote = self._load_quote(int(facts["quote_id"]))
-        blocks = [block.to_dict() for block in quote_blocks(quote)]
-        self._call(
-            "chat_update", channel=channel_id, ts=facts["ts"], text=quote_text(quote), blocks=blocks
-        )
+        content = self._require_content()
+        text, blocks = content.quote_message(int(facts["quote_id"]))
+        channel_id = self.resolve_channel(alert.channel)
+        self._call("chat_update", channel=channel_id, ts=facts["ts"], text=text, blocks=blocks)
         return Posted(channel_id=channel_id, ts=str(facts["ts"]))
 
-    def find_posted(self, alert: OutboxAlert, channel_id: str, since: datetime) -> Posted | None:
-        """Return the message already posted for this alert, if Slack has one.
+    def _redraw_approval(self, alert: OutboxAlert) -> Posted:
+        request_id = int(alert.facts()["request_id"])
+        content = self._require_content()
+        text, blocks = content.approval_message(request_id)
+        targets = content.approval_targets(request_id)
+        for channel_id, ts in targets:
+            self._call("chat_update", channel=channel_id, ts=ts, text=text, blocks=blocks)
+        first = targets[0] if targets else ("", "")
+        return Posted(channel_id=first[0], ts=first[1])
 
-        A quote redraw edits a message in place, so it is never searched for.
-        """
-        if alert.kind == QUOTE_REFRESH:
-            return None
+    def _require_content(self) -> AlertContent:
+        if self._content is None:
+            raise DeliveryError("no alert content configured for redraws", permanent=True)
+        return self._content
+
+    def find_posted(self, alert: OutboxAlert, channel_id: str, since: datetime) -> Posted | None:
+        """Return the message already posted for this alert, if Slack has one."""
         oldest = f"{since.timestamp() - 60:.6f}"
         cursor = None
         for _ in range(HISTORY_PAGES):

@@ -40,6 +40,16 @@ SEND_LINK_ACTION = "quote_send_link"
 EDIT_ACTION = "quote_edit"
 CANCEL_ACTION = "quote_cancel"
 ADD_LINE_ACTION = "quote_form_add_line"
+CREDIT_INCREASE_ACTION = "quote_request_credit_increase"
+EDITABLE_STATUSES = frozenset(
+    {
+        QuoteStatus.DRAFT,
+        QuoteStatus.APPROVED,
+        QuoteStatus.SENT,
+        QuoteStatus.PENDING_APPROVAL,
+        QuoteStatus.CREDIT_DENIED,
+    }
+)
 CUSTOMER_SELECT_ACTION = "customer_select"
 PRODUCT_SELECT_ACTION = "product_select"
 VALUE_ACTION = "value"
@@ -116,6 +126,12 @@ def quote_blocks(quote: QuoteSummary) -> list[Block]:
 
     if quote.notes:
         blocks.append(SectionBlock(text=MarkdownTextObject(text=f"*Notes*\n{escape(quote.notes)}")))
+    if quote.approval_note:
+        blocks.append(
+            ContextBlock(
+                elements=[MarkdownTextObject(text=escape_message(quote.approval_note)[:2900])]
+            )
+        )
     if quote.payment_link_url and quote.status == QuoteStatus.SENT:
         blocks.append(
             SectionBlock(

@@ -10,6 +10,7 @@ from bot.quote_messages import refresh_quote_message
 from bot.services import Services
 from bot.views import (
     CANCEL_ACTION,
+    CREDIT_INCREASE_ACTION,
     EDIT_ACTION,
     FIRST_FORM_LINES,
     SEND_LINK_ACTION,
@@ -20,6 +21,7 @@ from bot.views import (
     quote_form_view,
 )
 from handlers.forms import prefill_from_quote
+from models.approvals import request_credit_increase, submit_for_approval
 from models.errors import DomainError
 from models.gateway import GatewayError
 from models.payment_links import send_quote
@@ -42,22 +44,37 @@ def register(app: App, services: Services) -> None:
         quote_id, version = parse_button_value(action["value"])
         try:
             _check_press(services, quote_id, version, user_id)
-            outcome = send_quote(
-                services.new_session,
-                quote_id,
-                services.actor(user_id),
-                services.gateway,
-                services.clock,
-            )
-        except (DomainError, GatewayError) as error:
+        except DomainError as error:
             _refuse(respond, error)
             return
+        services.run_later(send_or_submit, client, respond, services, quote_id, user_id)
 
+    @app.action(CREDIT_INCREASE_ACTION)
+    def credit_increase_pressed(
+        ack: Ack, body: dict[str, Any], action: dict[str, Any], respond: Respond
+    ) -> None:
+        ack()
+        user_id = body["user"]["id"]
+        quote_id, version = parse_button_value(action["value"])
+        try:
+            _check_press(services, quote_id, version, user_id)
+            with services.new_session() as session, session.begin():
+                request_credit_increase(
+                    session,
+                    quote_id,
+                    services.actor(user_id),
+                    services.policy,
+                    services.channels,
+                    services.clock(),
+                )
+        except DomainError as error:
+            _refuse(respond, error)
+            return
         services.outbox.wake()
-        refresh_quote_message(client, services, quote_id)
-        logger.info(
-            "quote sent",
-            extra={"quote_id": quote_id, "user_id": user_id, "link_created": outcome.created},
+        respond(
+            text="Finance has your request for a credit increase, with the numbers.",
+            response_type="ephemeral",
+            replace_original=False,
         )
 
     @app.action(EDIT_ACTION)
@@ -131,3 +148,41 @@ def _refuse(respond: Respond, error: Exception) -> None:
         response_type="ephemeral",
         replace_original=False,
     )
+
+
+def send_or_submit(
+    client: WebClient, respond: Respond, services: Services, quote_id: int, user_id: str
+) -> None:
+    """Send a quote that is inside policy; submit one outside it to the deal desk.
+
+    Runs off Bolt's listener threads because creating the link calls Stripe.
+    """
+    try:
+        with services.new_session() as session, session.begin():
+            submitted = submit_for_approval(
+                session,
+                quote_id,
+                services.actor(user_id),
+                services.policy,
+                services.directory,
+                services.channels,
+                services.clock(),
+            )
+        if not submitted.needs_approval:
+            outcome = send_quote(
+                services.new_session,
+                quote_id,
+                services.actor(user_id),
+                services.gateway,
+                services.clock,
+            )
+            logger.info(
+                "quote sent",
+                extra={"quote_id": quote_id, "user_id": user_id, "link_created": outcome.created},
+            )
+    except (DomainError, GatewayError) as error:
+        _refuse(respond, error)
+        return
+
+    services.outbox.wake()
+    refresh_quote_message(client, services, quote_id)

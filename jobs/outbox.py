@@ -66,14 +66,7 @@ class OutboxDispatcher:
     def _deliver(self, alert: OutboxAlert) -> str:
         ids = {"alert_id": alert.id, "delivery_key": alert.delivery_key, "attempt": alert.attempts}
         try:
-            channel_id = alert.slack_channel_id or self._poster.resolve_channel(alert.channel)
-            posted = None
-            if alert.attempts > 1:
-                posted = self._poster.find_posted(alert, channel_id, alert.created_at)
-                if posted is not None:
-                    logger.info("alert was already posted; recording it", extra=ids)
-            if posted is None:
-                posted = self._poster.post(alert, channel_id)
+            posted = self._poster.deliver(alert, maybe_posted=alert.attempts > 1)
         except RateLimited as limit:
             logger.warning("Slack rate limit; alert waits %s s", limit.retry_after, extra=ids)
             self._reschedule(

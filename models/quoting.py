@@ -12,6 +12,7 @@ from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from models import audit
+from models.approval_state import close_follow_ups, has_request_for_version, supersede_requests
 from models.catalog import Product
 from models.customer import Customer
 from models.errors import InvalidState, NotFound
@@ -24,8 +25,18 @@ from models.quote_input import QuoteDefaults, QuoteForm, QuoteInput, validate_qu
 
 logger = logging.getLogger(__name__)
 
-EDITABLE_IN_PLACE = frozenset({QuoteStatus.DRAFT, QuoteStatus.PENDING_APPROVAL})
-REVISABLE = frozenset({QuoteStatus.APPROVED, QuoteStatus.SENT})
+EDITABLE_IN_PLACE = frozenset({QuoteStatus.DRAFT})
+# Edits to these make a new version, because an approval or a payment link
+# applies to the version it was given for. So does editing a draft that was
+# already submitted for approval.
+REVISABLE = frozenset(
+    {
+        QuoteStatus.APPROVED,
+        QuoteStatus.SENT,
+        QuoteStatus.PENDING_APPROVAL,
+        QuoteStatus.CREDIT_DENIED,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -121,7 +132,7 @@ def create_quote(session: Session, data: QuoteInput, owner_user_id: str, at: dat
 def revise_quote(
     session: Session, quote_id: int, data: QuoteInput, actor: Actor, at: datetime
 ) -> Quote:
-    """Apply an edit: a draft changes in place, an approved or sent quote gets a new version.
+    """Apply an edit: a fresh draft changes in place, anything submitted or sent gets a new version.
 
     A new version starts as a draft, and every payment link of the old version
     is marked for retirement so the customer can no longer pay the old terms.
@@ -129,7 +140,9 @@ def revise_quote(
     quote = get_quote(session, quote_id, for_update=True)
     ensure_can_manage(quote, actor.user_id, actor.managers)
 
-    if quote.status in REVISABLE:
+    if quote.status in REVISABLE or has_request_for_version(session, quote):
+        supersede_requests(session, quote, actor.user_id, at)
+        close_follow_ups(session, quote, at)
         retired = retire_links(session, quote)
         quote.version += 1
         quote.move_to(QuoteStatus.DRAFT)
@@ -178,6 +191,10 @@ def cancel_quote(session: Session, quote_id: int, actor: Actor, at: datetime) ->
     ensure_can_manage(quote, actor.user_id, actor.managers)
 
     quote.move_to(QuoteStatus.CANCELLED)
+    supersede_requests(
+        session, quote, actor.user_id, at, reason=f"Quote cancelled by <@{actor.user_id}>"
+    )
+    close_follow_ups(session, quote, at)
     retired = retire_links(session, quote)
     quote.updated_at = at
     session.add(quote)
@@ -212,6 +229,10 @@ def expire_quotes(session: Session, today: date, at: datetime) -> list[int]:
     for quote in session.exec(statement).all():
         assert quote.id is not None
         quote.move_to(QuoteStatus.EXPIRED)
+        supersede_requests(
+            session, quote, "system", at, reason=f"Quote expired on {quote.valid_until}"
+        )
+        close_follow_ups(session, quote, at)
         retire_links(session, quote)
         quote.updated_at = at
         audit.record(

@@ -5,6 +5,7 @@ from datetime import date
 
 from sqlmodel import Session, col, select
 
+from models.approval import ApprovalDecision, ApprovalRequest, RequestStatus
 from models.catalog import BillingInterval
 from models.payment import PaymentLink
 from models.quote import Quote, QuoteStatus
@@ -52,6 +53,7 @@ class QuoteSummary:
     payment_link_url: str | None
     slack_channel_id: str | None
     slack_message_ts: str | None
+    approval_note: str = ""
 
 
 def summarize_quote(session: Session, quote_id: int) -> QuoteSummary:
@@ -98,4 +100,35 @@ def summarize(session: Session, quote: Quote) -> QuoteSummary:
         payment_link_url=link.url if link else None,
         slack_channel_id=quote.slack_channel_id,
         slack_message_ts=quote.slack_message_ts,
+        approval_note=_approval_note(session, quote),
     )
+
+
+def _approval_note(session: Session, quote: Quote) -> str:
+    """Describe the latest approval request of the current version for the quote message."""
+    request = session.exec(
+        select(ApprovalRequest)
+        .where(ApprovalRequest.quote_id == quote.id, ApprovalRequest.quote_version == quote.version)
+        .order_by(col(ApprovalRequest.id).desc())
+    ).first()
+    if request is None:
+        return ""
+    if request.status == RequestStatus.OPEN:
+        return "Waiting for approval from the deal desk."
+    last = session.exec(
+        select(ApprovalDecision)
+        .where(ApprovalDecision.request_id == request.id)
+        .order_by(col(ApprovalDecision.id).desc())
+    ).first()
+    if last is None:
+        return ""
+    words = {
+        RequestStatus.APPROVED: "Approved",
+        RequestStatus.REJECTED: "Rejected",
+        RequestStatus.CHANGES_REQUESTED: "Changes requested",
+        RequestStatus.CREDIT_DENIED: "Credit denied",
+    }.get(request.status)
+    if words is None:
+        return ""
+    note = f"{words} by <@{last.actor}>"
+    return f"{note}: {request.outcome_reason}" if request.outcome_reason else f"{note}."

@@ -1,0 +1,1 @@
+"""Benchmarks that run the app against the local Slack and Stripe stand-ins."""
