@@ -53,13 +53,13 @@ _FIELD_LABELS = {
 def customer_card_text(card: CustomerCard) -> str:
     """Return the plain-text fallback of the card, which notifications show."""
     return (
-        f"Customer {card.name}: credit limit {_limit_text(card)}, "
+        f"Customer {escape(card.name)}: credit limit {_limit_text(card)}, "
         f"credit status {card.credit_status.value}"
     )
 
 
 def customer_card_blocks(card: CustomerCard, *, can_change: bool) -> list[Block]:
-    """Build the card; `can_change` adds the finance buttons."""
+    """Build the card, with the finance buttons when `can_change` is True."""
     blocks: list[Block] = [
         HeaderBlock(text=_clip(card.name, _HEADER_MAX)),
         SectionBlock(
@@ -142,7 +142,7 @@ def _payments_text(card: CustomerCard) -> str:
         return "*Recent payments*\nNone"
     lines = []
     for payment in card.recent_payments:
-        # Slack shows the date in the reader's own time zone; the fallback is UTC.
+        # Slack shows the date in the reader's own time zone, and the fallback in UTC.
         seconds = int(payment.paid_at.timestamp())
         fallback = payment.paid_at.strftime("%Y-%m-%d %H:%M UTC")
         paid = f"<!date^{seconds}^{{date_short}}|{fallback}>"
@@ -238,8 +238,8 @@ def customer_matches_blocks(query: str, matches: Sequence[CustomerMatch]) -> lis
 
 def customer_matches_text(query: str, matches: Sequence[CustomerMatch]) -> str:
     """Return the plain-text fallback of the list of matches."""
-    names = ", ".join(match.name for match in matches)
-    return f"{len(matches)} customers match '{query}': {names}"
+    names = ", ".join(escape(match.name) for match in matches)
+    return f"{len(matches)} customers match '{escape(query)}': {names}"
 
 
 # The credit form

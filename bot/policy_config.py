@@ -24,11 +24,12 @@ Example::
     follow_up_every = "1d"     # how often a rep is reminded of a credit follow-up
 """
 
+import difflib
 import re
 import tomllib
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
@@ -98,7 +99,10 @@ class _TierFile(_Strict):
     @model_validator(mode="after")
     def _check_approvers(self) -> "_TierFile":
         if not self.users and not self.usergroups:
-            raise ValueError(f"tier '{self.name}' has no users and no usergroups")
+            raise ValueError(
+                f"tier '{self.name}' has no users and no usergroups: list at least one Slack "
+                "user id in users or one user group id in usergroups"
+            )
         return self
 
 
@@ -134,12 +138,18 @@ class _RuleFile(_Strict):
     @model_validator(mode="after")
     def _check_thresholds(self) -> "_RuleFile":
         needs_percent = self.kind in (RuleKind.DISCOUNT_ABOVE, RuleKind.BELOW_LIST_PRICE)
+        needs_amounts = self.kind == RuleKind.TOTAL_ABOVE
         if needs_percent and self.percent is None:
-            raise ValueError(f"a {self.kind.value} rule needs percent")
-        if self.kind == RuleKind.TOTAL_ABOVE and not self.amounts:
+            raise ValueError(f'a {self.kind.value} rule needs percent, such as percent = "15"')
+        if needs_amounts and not self.amounts:
             raise ValueError(
                 'a total_above rule needs amounts, such as {USD = "50000", EUR = "45000"}'
             )
+        # A threshold the rule kind ignores would look like it applies, so it is rejected.
+        if not needs_percent and self.percent is not None:
+            raise ValueError(f"a {self.kind.value} rule takes no percent: remove it")
+        if not needs_amounts and self.amounts:
+            raise ValueError(f"a {self.kind.value} rule takes no amounts: remove them")
         return self
 
 
@@ -169,7 +179,9 @@ class _FinanceFile(_Strict):
     @field_validator("follow_up_every")
     @classmethod
     def _check_duration(cls, value: str) -> str:
-        parse_duration(value)
+        # A zero interval would remind the rep again on every run of the follow-up job.
+        if not parse_duration(value):
+            raise ValueError(f"'{value}' is zero: set a reminder interval such as 1d")
         return value
 
 
@@ -203,8 +215,46 @@ def _describe(path: Path, problem: Any) -> str:
         f"[{part}]" if isinstance(part, int) else str(part) for part in problem["loc"]
     )
     location = location.replace(".[", "[")
-    message = str(problem["msg"]).removeprefix("Value error, ")
-    return f"O2C_CONFIG {path}: {location or 'file'}: {message}."
+    message = _problem_message(problem).rstrip(".")
+    end = "" if message.endswith("?") else "."
+    return f"O2C_CONFIG {path}: {location or 'file'}: {message}{end}"
+
+
+def _problem_message(problem: Any) -> str:
+    """Word a pydantic error for the operator, for the error types a TOML file can cause."""
+    kind = problem["type"]
+    value = problem["input"]
+    if kind == "extra_forbidden":
+        return _unknown_key_message(problem["loc"])
+    if kind == "missing":
+        return "required key is missing"
+    if kind == "enum":
+        kinds = ", ".join(rule.value for rule in RuleKind)
+        return f"'{value}' is not a rule kind: use one of {kinds}"
+    if kind == "string_type":
+        return f"{value!r} must be a quoted string"
+    if kind == "list_type":
+        return f"{value!r} must be a list in square brackets"
+    if kind in ("bool_type", "bool_parsing"):
+        return f"{value!r} must be true or false"
+    if kind in ("dict_type", "model_type"):
+        return f"{value!r} must be a table"
+    return str(problem["msg"]).removeprefix("Value error, ")
+
+
+def _unknown_key_message(loc: tuple[Any, ...]) -> str:
+    """Name the unknown key and suggest the closest known key at that place in the file."""
+    model: Any = _PolicyFile
+    for part in loc[:-1]:
+        if isinstance(part, int):
+            continue
+        annotation = model.model_fields[part].annotation
+        model = get_args(annotation)[0] if get_args(annotation) else annotation
+    known = list(model.model_fields)
+    close = difflib.get_close_matches(str(loc[-1]), known, n=1)
+    if close:
+        return f"unknown key; did you mean {close[0]}?"
+    return f"unknown key: use one of {', '.join(known)}"
 
 
 def _to_policy(path: Path, parsed: _PolicyFile) -> Policy:
@@ -212,8 +262,13 @@ def _to_policy(path: Path, parsed: _PolicyFile) -> Policy:
     names = [tier.name for tier in approvals.tiers]
     problems: list[str] = []
 
-    if len(set(names)) != len(names):
-        problems.append("approvals.tiers: tier names must be unique")
+    for index, name in enumerate(names):
+        first = names.index(name)
+        if first != index:
+            problems.append(
+                f"approvals.tiers[{index}].name: '{name}' is already the name of "
+                f"approvals.tiers[{first}]; tier names must be unique"
+            )
     for index, tier in enumerate(approvals.tiers):
         if tier.escalates_to is not None and tier.escalates_to not in names:
             problems.append(
@@ -227,9 +282,9 @@ def _to_policy(path: Path, parsed: _PolicyFile) -> Policy:
             problems.append(f"{where}.tier: no tier is called '{rule.tier}'")
             continue
         try:
-            rules.append(_to_rule(rule))
-        except InvalidInput as error:
-            problems.append(f"{where}: {error}")
+            rules.append(_to_rule(rule, where))
+        except _FieldProblem as problem:
+            problems.append(str(problem))
 
     if problems:
         raise PolicyFileError(
@@ -256,10 +311,27 @@ def _to_policy(path: Path, parsed: _PolicyFile) -> Policy:
     )
 
 
-def _to_rule(rule: _RuleFile) -> Rule:
-    percent_ppm = parse_percent(rule.percent, field="percent") if rule.percent is not None else 0
+class _FieldProblem(Exception):
+    """A value in a rule is invalid; the message starts with the field path."""
+
+
+def _to_rule(rule: _RuleFile, where: str) -> Rule:
+    """Convert a checked rule to minor units and parts per million, naming the field of a bad value."""
+    percent_ppm = 0
+    if rule.percent is not None:
+        try:
+            percent_ppm = parse_percent(rule.percent, field="percent")
+        except InvalidInput as error:
+            raise _FieldProblem(f"{where}.percent: {error}") from None
+
     amounts: dict[str, int] = {}
     for code, text in rule.amounts.items():
-        currency = normalize_currency(code)
-        amounts[currency] = parse_amount(text, currency)
+        field_path = f"{where}.amounts.{code}"
+        try:
+            currency = normalize_currency(code)
+            if currency in amounts:
+                raise InvalidInput(f"{currency} is listed twice: keep one amount per currency")
+            amounts[currency] = parse_amount(text, currency)
+        except InvalidInput as error:
+            raise _FieldProblem(f"{field_path}: {error}") from None
     return Rule(kind=rule.kind, tier=rule.tier, percent_ppm=percent_ppm, amounts=amounts)

@@ -206,12 +206,11 @@ def _quote_buttons(quote: QuoteSummary) -> list[ButtonElement]:
                 text="Create payment link", action_id=SEND_LINK_ACTION, value=value, style="primary"
             )
         )
-    if quote.status in (
-        QuoteStatus.DRAFT,
-        QuoteStatus.APPROVED,
-        QuoteStatus.SENT,
-        QuoteStatus.PENDING_APPROVAL,
-    ):
+    if quote.status == QuoteStatus.CREDIT_DENIED:
+        buttons.append(
+            ButtonElement(text="Request credit increase", action_id=CREDIT_INCREASE_ACTION, value=value)
+        )
+    if quote.status in EDITABLE_STATUSES:
         buttons.append(ButtonElement(text="Edit", action_id=EDIT_ACTION, value=value))
         buttons.append(
             ButtonElement(

@@ -717,7 +717,7 @@ def _queue_after_decision(
 
     label = policy.tier(tier).label
     text = f"<@{actor_id}> ({label}) {_decision_words(decision)} {quote.number} (version {quote.version})"
-    text += f": {reason}" if reason else "."
+    text += f": {reason.rstrip('.')}." if reason else "."
     if request.status == RequestStatus.APPROVED:
         text += " Every approval is in."
     elif request.status == RequestStatus.CREDIT_DENIED:

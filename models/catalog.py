@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Column, Field, SQLModel
 
 from models.columns import UTCDateTime, enum_column, utc_now
@@ -21,7 +22,7 @@ class Product(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     sku: str = Field(max_length=64, unique=True)
     name: str = Field(max_length=200)
-    unit_amount: int
+    unit_amount: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     recurring_interval: BillingInterval | None = Field(
         default=None, sa_column=enum_column(BillingInterval, nullable=True)

@@ -3,6 +3,7 @@
 from datetime import datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Column, Field, SQLModel
 
 from models.columns import UTCDateTime, enum_column, utc_now
@@ -27,7 +28,7 @@ class Customer(SQLModel, table=True):
     email: str | None = Field(default=None, max_length=254)
     stripe_customer_id: str | None = Field(default=None, max_length=64, unique=True)
     payment_terms_days: int = 0
-    credit_limit: int | None = None
+    credit_limit: int | None = Field(default=None, sa_type=BigInteger)
     credit_currency: str | None = Field(default=None, max_length=3)
     credit_status: CreditStatus = Field(
         default=CreditStatus.GOOD, sa_column=enum_column(CreditStatus)

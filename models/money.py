@@ -77,7 +77,7 @@ def parse_amount(text: str, currency: str, *, allow_zero: bool = True) -> int:
     more decimals than the currency has, and negative amounts are rejected
     with a message that names the text.
     """
-    raw = text.strip().removeprefix("$").strip()
+    raw = text.strip()
     exponent = currency_exponent(currency)
 
     if _DECIMAL_COMMA.match(raw) and not _GROUPED.match(raw):

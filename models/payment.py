@@ -2,6 +2,7 @@
 
 from datetime import datetime
 
+from sqlalchemy import BigInteger
 from sqlmodel import Column, Field, SQLModel
 
 from models.columns import UTCDateTime, utc_now
@@ -19,7 +20,7 @@ class PaymentLink(SQLModel, table=True):
     quote_version: int
     stripe_payment_link_id: str = Field(max_length=64, unique=True)
     url: str = Field(max_length=500)
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     active: bool = True
     retire_pending: bool = False
@@ -35,7 +36,7 @@ class Payment(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     quote_id: int = Field(foreign_key="quote.id", index=True)
     quote_version: int
-    amount: int
+    amount: int = Field(sa_type=BigInteger)
     currency: str = Field(max_length=3)
     stripe_checkout_session_id: str = Field(max_length=128, unique=True)
     stripe_payment_link_id: str | None = Field(default=None, max_length=64)

@@ -3,6 +3,7 @@
 from datetime import date, datetime
 from enum import StrEnum
 
+from sqlalchemy import BigInteger
 from sqlmodel import Column, Field, Relationship, SQLModel
 
 from models.catalog import BillingInterval
@@ -94,10 +95,10 @@ class Quote(SQLModel, table=True):
     )
     valid_until: date
     notes: str = Field(default="", max_length=2000)
-    subtotal_amount: int = 0
-    discount_amount: int = 0
-    tax_amount: int = 0
-    total_amount: int = 0
+    subtotal_amount: int = Field(default=0, sa_type=BigInteger)
+    discount_amount: int = Field(default=0, sa_type=BigInteger)
+    tax_amount: int = Field(default=0, sa_type=BigInteger)
+    total_amount: int = Field(default=0, sa_type=BigInteger)
     slack_channel_id: str | None = Field(default=None, max_length=32)
     slack_message_ts: str | None = Field(default=None, max_length=32)
     created_at: datetime = Field(
@@ -138,8 +139,8 @@ class QuoteLine(SQLModel, table=True):
     sku: str | None = Field(default=None, max_length=64)
     description: str = Field(max_length=200)
     quantity: int
-    unit_amount: int
-    list_unit_amount: int | None = None
+    unit_amount: int = Field(sa_type=BigInteger)
+    list_unit_amount: int | None = Field(default=None, sa_type=BigInteger)
 
     quote: Quote = Relationship(back_populates="lines")
 

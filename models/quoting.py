@@ -145,7 +145,8 @@ def revise_quote(
         close_follow_ups(session, quote, at)
         retired = retire_links(session, quote)
         quote.version += 1
-        quote.move_to(QuoteStatus.DRAFT)
+        if quote.status != QuoteStatus.DRAFT:
+            quote.move_to(QuoteStatus.DRAFT)
         audit.record(
             session,
             entity="quote",

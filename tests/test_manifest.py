@@ -38,6 +38,7 @@ METHOD_SCOPES: dict[str, frozenset[str]] = {
     "conversations_list": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
     "conversations_info": frozenset({"channels:read", "groups:read", "im:read", "mpim:read"}),
     "users_info": frozenset({"users:read"}),
+    "usergroups_users_list": frozenset({"usergroups:read"}),
     "users_lookupByEmail": frozenset({"users:read.email"}),
     "reactions_add": frozenset({"reactions:write"}),
     "files_upload_v2": frozenset({"files:write"}),
@@ -58,6 +59,7 @@ SCOPE_METHODS: dict[str, tuple[str, ...]] = {
     "im:history": ("conversations_history", "conversations_replies"),
     "channels:read": ("conversations_list", "conversations_info"),
     "groups:read": ("conversations_list", "conversations_info"),
+    "usergroups:read": ("usergroups_users_list",),
 }
 
 _REGISTERED_COMMAND = re.compile(r"""\.command\(\s*["']([^"']+)["']""")
