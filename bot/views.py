@@ -208,7 +208,9 @@ def _quote_buttons(quote: QuoteSummary) -> list[ButtonElement]:
         )
     if quote.status == QuoteStatus.CREDIT_DENIED:
         buttons.append(
-            ButtonElement(text="Request credit increase", action_id=CREDIT_INCREASE_ACTION, value=value)
+            ButtonElement(
+                text="Request credit increase", action_id=CREDIT_INCREASE_ACTION, value=value
+            )
         )
     if quote.status in EDITABLE_STATUSES:
         buttons.append(ButtonElement(text="Edit", action_id=EDIT_ACTION, value=value))

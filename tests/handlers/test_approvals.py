@@ -9,14 +9,28 @@ import pytest
 from sqlmodel import select
 
 from jobs.approval_reminders import remind_approvers, remind_reps
-from models.approval import ApprovalDecision, ApprovalRequest, FollowUpStatus, FollowUpTask, RequestStatus
+from models.approval import (
+    ApprovalDecision,
+    ApprovalRequest,
+    FollowUpStatus,
+    FollowUpTask,
+    RequestStatus,
+)
 from models.audit import AuditEntry
 from models.customer import CreditStatus, Customer
 from models.outbox import OutboxAlert
 from models.quote import QuoteStatus
 from tests.catalog_data import load_catalog
 from tests.conftest import O2C
-from tests.handlers.helpers import buttons, current, ephemeral_texts, press, replies, the_quote, wait_for_quote_message
+from tests.handlers.helpers import (
+    buttons,
+    current,
+    ephemeral_texts,
+    press,
+    replies,
+    the_quote,
+    wait_for_quote_message,
+)
 from tests.handlers.test_quote_actions import edit_quote
 from tests.slack_requests import plain_text_value
 
@@ -76,7 +90,13 @@ def desk(o2c_factory: Callable[..., O2C], tmp_path: Path) -> O2C:
 
 def quote_for(o2c: O2C, text: str, *, credit_limit: int | None = None, hold: bool = False) -> dict:
     with o2c.new_session() as session, session.begin():
-        customer = Customer(name="Acme Corp", created_by="U0REP", credit_limit=credit_limit, credit_currency="USD" if credit_limit is not None else None, credit_status=CreditStatus.HOLD if hold else CreditStatus.GOOD)
+        customer = Customer(
+            name="Acme Corp",
+            created_by="U0REP",
+            credit_limit=credit_limit,
+            credit_currency="USD" if credit_limit is not None else None,
+            credit_status=CreditStatus.HOLD if hold else CreditStatus.GOOD,
+        )
         session.add(customer)
     o2c.slack.slash_command("/quote", f"Acme Corp; {text}")
     return wait_for_quote_message(o2c)
@@ -84,7 +104,9 @@ def quote_for(o2c: O2C, text: str, *, credit_limit: int | None = None, hold: boo
 
 def submit(o2c: O2C, message: dict) -> ApprovalRequest:
     press(o2c, message, "quote_send_link")
-    o2c.wait_for(lambda: the_quote(o2c).status == QuoteStatus.PENDING_APPROVAL, "quote pending approval")
+    o2c.wait_for(
+        lambda: the_quote(o2c).status == QuoteStatus.PENDING_APPROVAL, "quote pending approval"
+    )
     o2c.deliver_alerts()
     return the_request(o2c)
 
@@ -100,25 +122,51 @@ def decisions(o2c: O2C) -> list[ApprovalDecision]:
 
 
 def request_message(o2c: O2C) -> dict:
-    [message] = [m for m in o2c.slack_api.messages("C0DEALDESK") if m.get("blocks") and m.get("thread_ts") in (None, m["ts"])]
+    [message] = [
+        m
+        for m in o2c.slack_api.messages("C0DEALDESK")
+        if m.get("blocks") and m.get("thread_ts") in (None, m["ts"])
+    ]
     return message
 
 
-def decide_button(o2c: O2C, message: dict, action_id: str, user_id: str, expect_decisions: int | None = None) -> None:
+def decide_button(
+    o2c: O2C, message: dict, action_id: str, user_id: str, expect_decisions: int | None = None
+) -> None:
     before = len(decisions(o2c))
     press(o2c, message, action_id, user_id=user_id)
     if expect_decisions is None:
-        o2c.wait_for(lambda: len(decisions(o2c)) > before or len(ephemeral_texts(o2c)) > 0, f"{user_id} pressed {action_id}")
+        o2c.wait_for(
+            lambda: len(decisions(o2c)) > before or len(ephemeral_texts(o2c)) > 0,
+            f"{user_id} pressed {action_id}",
+        )
     else:
-        o2c.wait_for(lambda: len(decisions(o2c)) == expect_decisions, f"{expect_decisions} decisions")
+        o2c.wait_for(
+            lambda: len(decisions(o2c)) == expect_decisions, f"{expect_decisions} decisions"
+        )
     o2c.deliver_alerts()
 
 
 def submit_reason(o2c: O2C, message: dict, action_id: str, user_id: str, reason: str):
     press(o2c, message, action_id, user_id=user_id)
-    o2c.wait_for(lambda: any(c.params["view"].get("callback_id") == "approval_reason" for c in o2c.slack_api.calls_to("views.open")), "reason modal opened")
-    view = [c for c in o2c.slack_api.calls_to("views.open") if c.params["view"].get("callback_id") == "approval_reason"][-1].params["view"]
-    return o2c.slack.view_submission("approval_reason", {"reason": {"value": plain_text_value(reason)}}, user_id=user_id, private_metadata=view["private_metadata"])
+    o2c.wait_for(
+        lambda: any(
+            c.params["view"].get("callback_id") == "approval_reason"
+            for c in o2c.slack_api.calls_to("views.open")
+        ),
+        "reason modal opened",
+    )
+    view = [
+        c
+        for c in o2c.slack_api.calls_to("views.open")
+        if c.params["view"].get("callback_id") == "approval_reason"
+    ][-1].params["view"]
+    return o2c.slack.view_submission(
+        "approval_reason",
+        {"reason": {"value": plain_text_value(reason)}},
+        user_id=user_id,
+        private_metadata=view["private_metadata"],
+    )
 
 
 def links(o2c: O2C) -> list[dict]:
@@ -145,7 +193,11 @@ def test_three_tiers_approve_in_turn(desk: O2C) -> None:
     assert "Discount 35% is above 15%" in text
     assert "Discount 35% is above 30%" in text
     assert "over the credit limit of 5,000.00 USD" in text
-    assert set(buttons(deal_desk)) == {"approval_approve", "approval_reject", "approval_request_changes"}
+    assert set(buttons(deal_desk)) == {
+        "approval_approve",
+        "approval_reject",
+        "approval_request_changes",
+    }
     assert links(desk) == []
     assert "needs approval from Sales manager, VP and Finance" in replies(desk, message)[0]["text"]
 
@@ -162,17 +214,25 @@ def test_three_tiers_approve_in_turn(desk: O2C) -> None:
     assert the_quote(desk).status == QuoteStatus.PENDING_APPROVAL
 
     decide_button(desk, deal_desk, "approval_approve", "U0FIN", expect_decisions=3)
-    desk.wait_for(lambda: the_quote(desk).status == QuoteStatus.SENT, "link created after the last approval")
+    desk.wait_for(
+        lambda: the_quote(desk).status == QuoteStatus.SENT, "link created after the last approval"
+    )
     desk.deliver_alerts()
 
     assert len(links(desk)) == 1
-    assert [(d.tier, d.actor, d.quote_version) for d in decisions(desk)] == [("manager", "U0MGR", 1), ("vp", "U0VP", 1), ("finance", "U0FIN", 1)]
+    assert [(d.tier, d.actor, d.quote_version) for d in decisions(desk)] == [
+        ("manager", "U0MGR", 1),
+        ("vp", "U0VP", 1),
+        ("finance", "U0FIN", 1),
+    ]
     final = current(desk, deal_desk)
     assert buttons(final) == {}
     assert "Approved" in json.dumps(final["blocks"])
     assert links(desk)[0]["url"] in json.dumps([m["text"] for m in replies(desk, message)])
     assert "Status: *Sent*" in json.dumps(current(desk, message)["blocks"])
-    dm_copies = [a for a in _alerts(desk) if a.kind == "approval_request" and a.channel.startswith("U")]
+    dm_copies = [
+        a for a in _alerts(desk) if a.kind == "approval_request" and a.channel.startswith("U")
+    ]
     assert {a.channel for a in dm_copies} == {"U0MGR", "U0MGR2", "U0VP", "U0FIN"}
 
 
@@ -194,12 +254,20 @@ def test_race_of_two_approvers_one_decision(desk: O2C) -> None:
     submit(desk, message)
     deal_desk = request_message(desk)
 
-    threads = [threading.Thread(target=press, args=(desk, deal_desk, "approval_approve"), kwargs={"user_id": user}) for user in ("U0MGR", "U0MGR2")]
+    threads = [
+        threading.Thread(
+            target=press, args=(desk, deal_desk, "approval_approve"), kwargs={"user_id": user}
+        )
+        for user in ("U0MGR", "U0MGR2")
+    ]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
-    desk.wait_for(lambda: len(decisions(desk)) == 1 and len(ephemeral_texts(desk)) == 1, "one decision and one refusal")
+    desk.wait_for(
+        lambda: len(decisions(desk)) == 1 and len(ephemeral_texts(desk)) == 1,
+        "one decision and one refusal",
+    )
 
     [decision] = decisions(desk)
     loser = "U0MGR2" if decision.actor == "U0MGR" else "U0MGR"
@@ -241,7 +309,9 @@ def test_reject_returns_quote_to_draft(desk: O2C) -> None:
     submit(desk, message)
     deal_desk = request_message(desk)
 
-    response = submit_reason(desk, deal_desk, "approval_reject", "U0MGR", "Margin too thin <!channel>")
+    response = submit_reason(
+        desk, deal_desk, "approval_reject", "U0MGR", "Margin too thin <!channel>"
+    )
     desk.wait_for(lambda: the_quote(desk).status == QuoteStatus.DRAFT, "quote back to draft")
     desk.deliver_alerts()
 
@@ -295,10 +365,15 @@ def test_credit_denial_leaves_follow_up(desk: O2C) -> None:
     assert links(desk) == []
 
     press(desk, shown, "quote_request_credit_increase")
-    desk.wait_for(lambda: any(a.kind == "credit_increase" for a in _alerts(desk)), "credit increase queued")
+    desk.wait_for(
+        lambda: any(a.kind == "credit_increase" for a in _alerts(desk)), "credit increase queued"
+    )
     desk.deliver_alerts()
     to_finance = [a for a in _alerts(desk) if a.kind == "credit_increase" and a.channel == "U0FIN"]
-    assert "limit 5,000.00 USD, exposure 0.00 USD, a limit of at least 12,000.00 USD" in to_finance[0].text
+    assert (
+        "limit 5,000.00 USD, exposure 0.00 USD, a limit of at least 12,000.00 USD"
+        in to_finance[0].text
+    )
 
 
 def test_follow_up_reminders_until_done(desk: O2C) -> None:
@@ -315,8 +390,17 @@ def test_follow_up_reminders_until_done(desk: O2C) -> None:
     desk.deliver_alerts()
 
     reminder = next(a for a in _alerts(desk) if a.delivery_key.endswith("reminder:1"))
-    dm = next(m for m in desk.slack_api.messages(reminder.slack_channel_id) if m["ts"] == reminder.slack_ts)
-    desk.slack.block_action("follow_up_done", value=str(_tasks(desk)[0].id), block_id=f"follow_up_{_tasks(desk)[0].id}", message=dm)
+    dm = next(
+        m
+        for m in desk.slack_api.messages(reminder.slack_channel_id)
+        if m["ts"] == reminder.slack_ts
+    )
+    desk.slack.block_action(
+        "follow_up_done",
+        value=str(_tasks(desk)[0].id),
+        block_id=f"follow_up_{_tasks(desk)[0].id}",
+        message=dm,
+    )
     desk.wait_for(lambda: _tasks(desk)[0].status == FollowUpStatus.DONE, "task done")
 
     desk.clock.advance(days=2)
@@ -342,7 +426,9 @@ def test_reminder_then_escalation(desk: O2C) -> None:
     services = desk.runtime.services
 
     def run() -> list[int]:
-        return remind_approvers(services.new_session, services.policy, lambda: services.directory, desk.clock)
+        return remind_approvers(
+            services.new_session, services.policy, lambda: services.directory, desk.clock
+        )
 
     desk.clock.advance(hours=3, minutes=59)
     assert run() == []
@@ -365,7 +451,12 @@ def test_reminder_then_escalation(desk: O2C) -> None:
     assert decisions(desk)[0].tier == "manager"
     assert decisions(desk)[0].actor == "U0VP"
     with desk.new_session() as session:
-        assert session.exec(select(AuditEntry).where(AuditEntry.action == "approval_escalated")).first() is not None
+        assert (
+            session.exec(
+                select(AuditEntry).where(AuditEntry.action == "approval_escalated")
+            ).first()
+            is not None
+        )
 
 
 def test_customer_on_hold_needs_finance(desk: O2C) -> None:
