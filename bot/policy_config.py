@@ -221,7 +221,7 @@ def _describe(path: Path, problem: Any) -> str:
 
 
 def _problem_message(problem: Any) -> str:
-    """Word a pydantic error for the operator, for the error types a TOML file can cause."""
+    """Rewrite a pydantic error in the operator's terms, for the error types a TOML file can cause."""
     kind = problem["type"]
     value = problem["input"]
     if kind == "extra_forbidden":
@@ -312,11 +312,14 @@ def _to_policy(path: Path, parsed: _PolicyFile) -> Policy:
 
 
 class _FieldProblem(Exception):
-    """A value in a rule is invalid; the message starts with the field path."""
+    """An invalid value in a rule, with a message that starts with the field path."""
 
 
 def _to_rule(rule: _RuleFile, where: str) -> Rule:
-    """Convert a checked rule to minor units and parts per million, naming the field of a bad value."""
+    """Convert a rule's thresholds to parts per million and minor units.
+
+    A bad value raises _FieldProblem naming its field, such as `approvals.rules[1].percent`.
+    """
     percent_ppm = 0
     if rule.percent is not None:
         try:

@@ -60,7 +60,7 @@ users = ["U0789IJKL"]
 follow_up_every = "2d"
 """
 
-# One tier and a rule slot; the cases below add the field under test.
+# A policy file with one valid tier. The bad-file cases below add the field under test.
 ONE_TIER = """
 [[approvals.tiers]]
 name = "manager"

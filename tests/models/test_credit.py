@@ -108,9 +108,9 @@ def test_credit_facts_use_credit_currency(session: Session) -> None:
     )
     add_quote(session, customer, QuoteStatus.SENT, 3_000_00, currency="EUR")
     add_quote(session, customer, QuoteStatus.SENT, 8_000_00, currency="USD")
-    draft = add_quote(session, customer, QuoteStatus.SENT, 500_00, currency="EUR")
+    resent = add_quote(session, customer, QuoteStatus.SENT, 500_00, currency="EUR")
 
-    facts = credit_facts(session, customer, exclude_quote_id=draft.id)
+    facts = credit_facts(session, customer, exclude_quote_id=resent.id)
 
     assert facts == CreditFacts(
         status=CreditStatus.HOLD, limit=10_000_00, currency="EUR", exposure=3_000_00

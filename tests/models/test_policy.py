@@ -238,7 +238,7 @@ def test_required_tiers_lists_each_tier_once() -> None:
     assert required_tiers(policy, findings) == ["manager", "finance"]
 
 
-def test_required_tiers_of_no_findings_empty() -> None:
+def test_required_tiers_without_findings_empty() -> None:
     assert required_tiers(policy_with(DISCOUNT_15), []) == []
 
 
