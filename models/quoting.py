@@ -5,7 +5,7 @@ and its audit row together; the caller commits.
 """
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 
 from sqlalchemy import func
@@ -312,10 +312,17 @@ def _apply_input(quote: Quote, data: QuoteInput) -> None:
 
 
 def check_quote_form(session: Session, form: QuoteForm, defaults: QuoteDefaults) -> QuoteInput:
-    """Validate a quote form against the customers and catalog in the database."""
-    return validate_quote_form(
+    """Validate a quote form against the customers and catalog in the database.
+
+    A quote that names no payment terms takes the customer's own terms.
+    """
+    data = validate_quote_form(
         form,
         defaults=defaults,
         find_customer=lambda text: find_customer_id(session, text),
         find_product=lambda sku: find_product(session, sku),
     )
+    customer = session.get(Customer, data.customer_id) if data.customer_id is not None else None
+    if customer is not None and not form.terms.strip():
+        data = replace(data, payment_terms_days=customer.payment_terms_days)
+    return data

@@ -23,7 +23,11 @@ def test_readme_policy_example_loads(tmp_path: Path) -> None:
 
 
 def test_readme_one_line_quote_parses() -> None:
-    line = next(text for text in README.read_text().splitlines() if text.startswith("/quote Acme Corp; 3 x WIDGET-1; 2 x"))
+    line = next(
+        text
+        for text in README.read_text().splitlines()
+        if text.startswith("/quote Acme Corp; 3 x WIDGET-1; 2 x")
+    )
 
     form = parse_quote_text(line.removeprefix("/quote "))
 

@@ -334,7 +334,10 @@ def test_request_changes_then_resubmit_reuses_request(desk: O2C) -> None:
     desk.deliver_alerts()
 
     edit_quote(desk, current(desk, message), "1")
-    desk.wait_for(lambda: "version 2" in json.dumps(current(desk, message)["blocks"]), "message shows version 2")
+    desk.wait_for(
+        lambda: "version 2" in json.dumps(current(desk, message)["blocks"]),
+        "message shows version 2",
+    )
     second = submit(desk, current(desk, message))
 
     assert second.id == first.id

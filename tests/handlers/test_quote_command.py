@@ -235,3 +235,23 @@ def test_slash_command_with_bad_signature_is_rejected(o2c: O2C) -> None:
 
     assert response.status_code == 401
     assert quote_count(o2c) == 0
+
+
+def test_quote_takes_customer_terms_by_default(o2c: O2C) -> None:
+    with o2c.new_session() as session, session.begin():
+        session.add(Customer(name="Acme Corp", created_by="U0REP", payment_terms_days=45))
+
+    o2c.slack.slash_command("/quote", 'Acme Corp; 1 x "Setup" @ 100')
+    wait_for_quote_message(o2c)
+
+    assert the_quote(o2c).payment_terms_days == 45
+
+
+def test_quote_terms_override_customer_terms(o2c: O2C) -> None:
+    with o2c.new_session() as session, session.begin():
+        session.add(Customer(name="Acme Corp", created_by="U0REP", payment_terms_days=45))
+
+    o2c.slack.slash_command("/quote", 'Acme Corp; 1 x "Setup" @ 100; terms due on receipt')
+    wait_for_quote_message(o2c)
+
+    assert the_quote(o2c).payment_terms_days == 0

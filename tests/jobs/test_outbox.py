@@ -3,6 +3,7 @@
 import os
 import subprocess
 import sys
+import threading
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
@@ -266,3 +267,24 @@ def test_dispatcher_leaves_fresh_claim_alone(
     assert dispatcher.deliver_due() == 0
 
     assert slack_api.calls_to("chat.postMessage") == []
+
+
+def test_two_dispatchers_post_each_alert_once(
+    engine: Engine, slack_api: SlackStandIn, clock: TestClock
+) -> None:
+    for number in range(30):
+        queue(engine, clock, f"alert-{number}")
+    dispatchers = [make_dispatcher(engine, slack_api, clock) for _ in range(2)]
+    counts: list[int] = []
+
+    threads = [
+        threading.Thread(target=lambda d=d: counts.append(d.deliver_due())) for d in dispatchers
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    texts = [message["text"] for message in slack_api.messages("C0PAYMENTS")]
+    assert sum(counts) == 30
+    assert sorted(texts) == sorted(f"Alert alert-{number}" for number in range(30))
