@@ -137,11 +137,9 @@ def submit_for_approval(
     quote.updated_at = at
     session.add(quote)
 
-    audit.record(
+    audit.record_quote(
         session,
-        entity="quote",
-        entity_id=quote.id,
-        version=quote.version,
+        quote,
         action="approval_requested",
         actor=actor.user_id,
         at=at,
@@ -217,11 +215,9 @@ def decide(
         raise InvalidState(_already_decided_message(session, request, tier, policy)) from None
 
     status = _apply_decision(session, request, quote, tier, decision, reason.strip(), policy, at)
-    audit.record(
+    audit.record_quote(
         session,
-        entity="quote",
-        entity_id=quote.id,
-        version=quote.version,
+        quote,
         action=f"approval_{decision.value}",
         actor=actor_id,
         at=at,

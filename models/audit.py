@@ -2,11 +2,14 @@
 
 import json
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlmodel import Column, Field, Session, SQLModel
 
 from models.columns import UTCDateTime
+
+if TYPE_CHECKING:
+    from models.quote import Quote
 
 
 class AuditEntry(SQLModel, table=True):
@@ -45,3 +48,20 @@ def record(
     )
     session.add(entry)
     return entry
+
+
+def record_quote(
+    session: Session, quote: "Quote", *, action: str, actor: str, at: datetime, **detail: Any
+) -> AuditEntry:
+    """Add an audit row for an action on a quote at its current version."""
+    assert quote.id is not None
+    return record(
+        session,
+        entity="quote",
+        entity_id=quote.id,
+        version=quote.version,
+        action=action,
+        actor=actor,
+        at=at,
+        **detail,
+    )

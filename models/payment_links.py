@@ -174,11 +174,9 @@ def _mark_sent(
     quote.updated_at = at
     session.add(quote)
 
-    audit.record(
+    audit.record_quote(
         session,
-        entity="quote",
-        entity_id=quote.id,
-        version=quote.version,
+        quote,
         action="quote_sent",
         actor=actor.user_id,
         at=at,

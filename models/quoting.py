@@ -114,11 +114,9 @@ def create_quote(session: Session, data: QuoteInput, owner_user_id: str, at: dat
     session.flush()
     assert quote.id is not None
 
-    audit.record(
+    audit.record_quote(
         session,
-        entity="quote",
-        entity_id=quote.id,
-        version=quote.version,
+        quote,
         action="quote_created",
         actor=owner_user_id,
         at=at,
@@ -147,11 +145,9 @@ def revise_quote(
         quote.version += 1
         if quote.status != QuoteStatus.DRAFT:
             quote.move_to(QuoteStatus.DRAFT)
-        audit.record(
+        audit.record_quote(
             session,
-            entity="quote",
-            entity_id=quote_id,
-            version=quote.version,
+            quote,
             action="quote_revised",
             actor=actor.user_id,
             at=at,
@@ -159,11 +155,9 @@ def revise_quote(
         )
     elif quote.status in EDITABLE_IN_PLACE:
         quote.status = QuoteStatus.DRAFT
-        audit.record(
+        audit.record_quote(
             session,
-            entity="quote",
-            entity_id=quote_id,
-            version=quote.version,
+            quote,
             action="quote_edited",
             actor=actor.user_id,
             at=at,
@@ -200,11 +194,9 @@ def cancel_quote(session: Session, quote_id: int, actor: Actor, at: datetime) ->
     quote.updated_at = at
     session.add(quote)
 
-    audit.record(
+    audit.record_quote(
         session,
-        entity="quote",
-        entity_id=quote_id,
-        version=quote.version,
+        quote,
         action="quote_cancelled",
         actor=actor.user_id,
         at=at,
@@ -236,11 +228,9 @@ def expire_quotes(session: Session, today: date, at: datetime) -> list[int]:
         close_follow_ups(session, quote, at)
         retire_links(session, quote)
         quote.updated_at = at
-        audit.record(
+        audit.record_quote(
             session,
-            entity="quote",
-            entity_id=quote.id,
-            version=quote.version,
+            quote,
             action="quote_expired",
             actor="system",
             at=at,
