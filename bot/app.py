@@ -19,6 +19,7 @@ from bot.settings import Settings
 from bot.slack_delivery import SlackPoster
 from bot.stripe_gateway import StripeGateway, make_client
 from handlers import approvals, customers, quote_actions, quote_command
+from jobs.approval_reminders import remind_approvers, remind_reps
 from jobs.maintenance import expire_due_quotes, retire_links
 from jobs.outbox import OutboxDispatcher
 from jobs.scheduler import JobWaker, SchedulerLeader, add_interval_job, make_scheduler
@@ -91,6 +92,25 @@ def build_runtime(
 
     services.directory = SlackApproverDirectory(
         WebClient(token=token, base_url=settings.slack_api_url)
+    )
+    add_interval_job(
+        scheduler,
+        APPROVAL_REMINDERS_JOB,
+        remind_approvers,
+        300,
+        new_session=new_session,
+        policy=settings.policy,
+        directory_of=lambda: services.directory,
+        clock=clock,
+    )
+    add_interval_job(
+        scheduler,
+        FOLLOW_UPS_JOB,
+        remind_reps,
+        300,
+        new_session=new_session,
+        policy=settings.policy,
+        clock=clock,
     )
     bolt = build_bolt_app(settings, services, token)
     return Runtime(

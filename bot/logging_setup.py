@@ -3,10 +3,12 @@
 import logging
 import sys
 
+# uvicorn adds `color_message`, a copy of the message with terminal colours.
 _STANDARD_FIELDS = frozenset(vars(logging.makeLogRecord({})).keys()) | {
     "message",
     "asctime",
     "taskName",
+    "color_message",
 }
 
 
