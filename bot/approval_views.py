@@ -131,7 +131,7 @@ def _tier_line(tier: TierState) -> str:
 
 
 def reason_view(request_id: int, version: int, decision: Decision) -> View:
-    """Build the modal that asks a rejecting approver for the reason."""
+    """Build the modal in which a rejecting approver gives the reason."""
     title = "Reject quote" if decision == Decision.REJECTED else "Request changes"
     return View(
         type="modal",

@@ -67,7 +67,7 @@ class Services:
 
         Bolt runs every listener, including its ack, on a small thread pool, so
         a listener that waits for Stripe delays the acks of other requests.
-        NOTE: work queued here is lost if the process stops first; a rep then
+        NOTE: work queued here is lost if the process stops first. The rep then
         presses the button again, and the idempotency key prevents a second link.
         """
         future = self.background.submit(work, *arguments)

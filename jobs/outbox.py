@@ -3,7 +3,7 @@
 Per alert: claim it (status posting, committed), check Slack for a message
 with its delivery key if an earlier attempt may have posted it, post, then
 mark it sent with the message ts. A crash after posting leaves the alert in
-posting; once its claim times out, the next dispatcher finds the message by
+posting. Once its claim times out, the next dispatcher finds the message by
 its key instead of posting it again. A 429 puts the alert back until
 Slack's `Retry-After` has passed and ends the pass; other errors back off
 exponentially, and an alert that keeps failing is marked failed and logged.

@@ -12,7 +12,7 @@ from models.columns import UTCDateTime, enum_column
 
 
 class RequestStatus(StrEnum):
-    """Where an approval request stands."""
+    """The state of an approval request."""
 
     OPEN = "open"
     APPROVED = "approved"
@@ -23,7 +23,7 @@ class RequestStatus(StrEnum):
 
 
 class Decision(StrEnum):
-    """What an approver decided for one tier."""
+    """An approver's decision for one tier."""
 
     APPROVED = "approved"
     REJECTED = "rejected"

@@ -3,7 +3,7 @@
 An approval applies to one quote version. Decisions take the request row's
 lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and a unique key
 per request, version and tier, so two approvers pressing at once produce
-one decision and the second is told who decided first.
+one decision, and the second gets a message naming who decided first.
 """
 
 import json
@@ -58,7 +58,7 @@ class ApproverDirectory(Protocol):
 
 @dataclass(frozen=True)
 class Channels:
-    """Where approval messages go: the deal-desk channel (id or name)."""
+    """The deal-desk channel (id or name) that receives approval requests."""
 
     deal_desk: str
 

@@ -1,7 +1,7 @@
 """Sending a quote: create its Stripe payment link and mark it sent.
 
 The gateway call happens between two short transactions, never inside one,
-so no database lock is held while Stripe answers. The idempotency key built
+so no database lock is held while Stripe responds. The idempotency key built
 from the quote id and version makes a retried or doubled press return the
 same link, and the second transaction checks that the quote did not change
 while the link was being made.

@@ -13,7 +13,7 @@ from models.errors import InvalidState
 
 
 class QuoteStatus(StrEnum):
-    """Where a quote stands in the cycle."""
+    """The state of a quote in the order-to-cash cycle."""
 
     DRAFT = "draft"
     PENDING_APPROVAL = "pending_approval"
@@ -25,7 +25,7 @@ class QuoteStatus(StrEnum):
     CREDIT_DENIED = "credit_denied"
 
 
-# Which states each state may move to. Editing a sent or approved quote makes
+# The states each state may move to. Editing a sent or approved quote makes
 # a new version, which starts again as a draft.
 TRANSITIONS: dict[QuoteStatus, frozenset[QuoteStatus]] = {
     QuoteStatus.DRAFT: frozenset(

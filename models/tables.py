@@ -1,4 +1,4 @@
-"""Import every table module so `SQLModel.metadata` knows all tables (used by migrations)."""
+"""Import every table module so `SQLModel.metadata` contains all tables (used by migrations)."""
 
 from sqlmodel import SQLModel
 
