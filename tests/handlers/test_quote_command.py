@@ -1,6 +1,9 @@
 """`/quote`: the modal, its searches and inline errors, and the one-line form."""
 
 import json
+import time
+
+from sqlalchemy import Engine, text
 
 from models.customer import Customer
 from tests.catalog_data import load_catalog
@@ -255,3 +258,21 @@ def test_quote_terms_override_customer_terms(o2c: O2C) -> None:
     wait_for_quote_message(o2c)
 
     assert the_quote(o2c).payment_terms_days == 0
+
+
+def test_modal_opens_while_database_is_locked(o2c: O2C, engine: Engine) -> None:
+    with engine.connect() as blocker:
+        if engine.dialect.name == "sqlite":
+            blocker.exec_driver_sql("COMMIT")  # leave the BEGIN IMMEDIATE our engine issued
+            blocker.exec_driver_sql("BEGIN EXCLUSIVE")
+        else:
+            blocker.execute(text("LOCK TABLE customer, product, quote IN ACCESS EXCLUSIVE MODE"))
+        started = time.monotonic()
+
+        o2c.slack.slash_command("/quote")
+        o2c.wait_for(lambda: o2c.slack_api.calls_to("views.open"), "modal opened", timeout=3)
+
+        assert time.monotonic() - started < 3
+        blocker.rollback()
+
+    assert [view["callback_id"] for view in o2c.slack_api.views.values()] == ["quote_form"]
