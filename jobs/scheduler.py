@@ -66,9 +66,16 @@ class JobWaker:
 class SchedulerLeader:
     """Starts the scheduler once this process holds the scheduler lock."""
 
-    def __init__(self, engine: Engine, scheduler: BackgroundScheduler) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        scheduler: BackgroundScheduler,
+        *,
+        retry_seconds: float = LEADER_RETRY_SECONDS,
+    ) -> None:
         self._engine = engine
         self._scheduler = scheduler
+        self._retry_seconds = retry_seconds
         self._stop = threading.Event()
         self._connection: Connection | None = None
         self._thread: threading.Thread | None = None
@@ -80,6 +87,11 @@ class SchedulerLeader:
             return
         self._thread = threading.Thread(target=self._campaign, name="scheduler-leader", daemon=True)
         self._thread.start()
+
+    @property
+    def running(self) -> bool:
+        """True while this process runs the scheduler."""
+        return bool(self._scheduler.running)
 
     def stop(self) -> None:
         self._stop.set()
@@ -98,10 +110,8 @@ class SchedulerLeader:
                     return
             except Exception:
                 logger.exception("scheduler lock attempt failed")
-            logger.info(
-                "another process runs the scheduler; retrying in %s s", LEADER_RETRY_SECONDS
-            )
-            self._stop.wait(LEADER_RETRY_SECONDS)
+            logger.info("another process runs the scheduler; retrying in %s s", self._retry_seconds)
+            self._stop.wait(self._retry_seconds)
 
     def _try_lock(self) -> bool:
         connection = self._engine.connect()
