@@ -6,7 +6,13 @@ from typing import Any
 from sqlmodel import Session, col, select
 
 from bot.approval_views import approval_blocks, approval_text, follow_up_blocks
-from bot.views import payment_link_blocks, payment_received_blocks, quote_blocks, quote_text
+from bot.views import (
+    escape_message,
+    payment_link_blocks,
+    payment_received_blocks,
+    quote_blocks,
+    quote_text,
+)
 from models.approval_summary import summarize_request
 from models.approvals import APPROVAL_REQUEST
 from models.outbox import AlertStatus, OutboxAlert
@@ -30,12 +36,13 @@ class DatabaseAlertContent:
         self._policy = policy
 
     def message(self, alert: OutboxAlert) -> tuple[str, Blocks | None]:
+        """Return the alert's text, escaped for mrkdwn but for our own user mentions, and its blocks."""
         if alert.kind == APPROVAL_REQUEST:
             return self.approval_message(int(alert.facts()["request_id"]))
         renderer = FACT_RENDERERS.get(alert.kind)
         if renderer is None:
-            return alert.text, None
-        return alert.text, [block.to_dict() for block in renderer(alert.facts())]
+            return escape_message(alert.text), None
+        return escape_message(alert.text), [block.to_dict() for block in renderer(alert.facts())]
 
     def quote_message(self, quote_id: int) -> tuple[str, Blocks]:
         with self._new_session() as session:

@@ -45,7 +45,7 @@ _DECISION_MARKS = {
 def approval_text(summary: ApprovalSummary) -> str:
     """Return the plain-text fallback of an approval request message."""
     quote = summary.quote
-    return f"Approval needed: {quote.number} v{summary.version} for {quote.customer_name} ({_STATUS_WORDS[summary.status]})"
+    return f"Approval needed: {quote.number} v{summary.version} for {escape(quote.customer_name)} ({_STATUS_WORDS[summary.status]})"
 
 
 def approval_blocks(summary: ApprovalSummary) -> list[Block]:
@@ -58,12 +58,13 @@ def approval_blocks(summary: ApprovalSummary) -> list[Block]:
             text=MarkdownTextObject(
                 text=f"*{escape(quote.customer_name)}* · *{total}*"
                 f"{' per ' + quote.recurring_interval.value if quote.recurring_interval else ''}"
-                f" · discount {format_percent(quote.discount_ppm)} · rep <@{quote.owner_user_id}>"
+                f"{' · discount ' + format_percent(quote.discount_ppm) if quote.discount_ppm else ''}"
+                f" · rep <@{quote.owner_user_id}>"
             )
         ),
     ]
     lines = "\n".join(
-        f"• {line.quantity} × {escape(line.description)} @ {format_money(line.unit_amount, quote.currency)}"
+        f"• {line.quantity:,} × {escape(line.description)} @ {format_money(line.unit_amount, quote.currency)}"
         + (
             f" (list {format_money(line.list_unit_amount, quote.currency)})"
             if line.list_unit_amount and line.list_unit_amount != line.unit_amount

@@ -33,9 +33,9 @@ def main(argv: list[str] | None = None) -> int:
 
     try:
         settings = load_settings()
-        configure_logging(settings.log_level)
         mode: Mode = arguments.mode
         settings.require(mode)
+        configure_logging(settings.log_level)
         return int(arguments.handler(settings, arguments))
     except ConfigError as error:
         print(f"o2c: {error}", file=sys.stderr)

@@ -42,19 +42,11 @@ def run_checks(settings: Settings) -> int:
     except SlackApiError as error:
         failures += _report(False, f"Slack rejected the token: {error.response.get('error')}")
 
-    try:
-        channel = SlackPoster(client).resolve_channel(settings.payments_channel or "")
-        info = client.conversations_info(channel=channel)
-        member = bool(info["channel"].get("is_member"))
-        failures += _report(
-            member,
-            f"payments channel {channel} found"
-            + ("" if member else "; invite the bot with /invite"),
-        )
-    except (SlackApiError, DeliveryError) as error:
-        failures += _report(
-            False, f"payments channel '{settings.payments_channel}' is not usable: {error}"
-        )
+    channels = [("payments", settings.payments_channel)]
+    if settings.deal_desk_channel:
+        channels.append(("deal-desk", settings.deal_desk_channel))
+    for purpose, configured in channels:
+        failures += _check_channel(client, purpose, configured or "")
 
     try:
         make_client(
@@ -67,6 +59,18 @@ def run_checks(settings: Settings) -> int:
         )
 
     return 1 if failures else 0
+
+
+def _check_channel(client: WebClient, purpose: str, configured: str) -> int:
+    """Check that a configured channel exists and has the bot as a member; return 1 on failure."""
+    try:
+        channel = SlackPoster(client).resolve_channel(configured)
+        info = client.conversations_info(channel=channel)
+    except (SlackApiError, DeliveryError) as error:
+        return _report(False, f"{purpose} channel '{configured}' is not usable: {error}")
+    member = bool(info["channel"].get("is_member"))
+    suffix = "" if member else "; invite the bot with /invite"
+    return _report(member, f"{purpose} channel {channel} found{suffix}")
 
 
 def _report(ok: bool, text: str) -> int:

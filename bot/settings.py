@@ -149,6 +149,11 @@ class Settings(BaseSettings):
             )
 
         _check_url(self.slack_api_url, "SLACK_API_URL")
+        _check_database_url(self.database_url)
+        if self.log_level.upper() not in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"):
+            raise ConfigError(
+                f"O2C_LOG_LEVEL '{self.log_level}' is not a logging level: use DEBUG, INFO, WARNING or ERROR."
+            )
         _check_url(self.stripe_api_base, "STRIPE_API_BASE")
         self._check_company_settings()
 
@@ -200,13 +205,21 @@ def _check_token(value: SecretStr | None, name: str, prefix: str, where: str) ->
     secret = value.get_secret_value().strip() if value else ""
     if not secret:
         raise ConfigError(f"{name} is missing: set it to {where}.")
-    if (
-        not secret.startswith(prefix)
-        or len(secret) <= len(prefix) + 4
-        or any(c.isspace() for c in secret)
-    ):
+    if not secret.startswith(prefix) or any(character.isspace() for character in secret):
         raise ConfigError(
-            f"{name} is malformed: it must start with '{prefix}'; copy {where} again."
+            f"{name} is malformed: it must start with '{prefix}' and contain no spaces; copy {where} again."
+        )
+    if len(secret) <= len(prefix) + 4:
+        raise ConfigError(
+            f"{name} is malformed: it is too short to be a real value; copy {where} again."
+        )
+
+
+def _check_database_url(value: str) -> None:
+    if not re.match(r"^(sqlite|postgresql|postgres)(\+\w+)?://", value):
+        raise ConfigError(
+            f"DATABASE_URL '{value.split('@')[-1]}' is not supported: use sqlite:///path/o2c.db "
+            "or postgresql://user@host:5432/database."
         )
 
 

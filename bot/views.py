@@ -102,9 +102,7 @@ def parse_button_value(value: str) -> tuple[int, int]:
 def quote_text(quote: QuoteSummary) -> str:
     """Return the plain-text fallback of a quote message, which notifications show."""
     total = format_money(quote.total_amount, quote.currency)
-    return (
-        f"Quote {quote.number} for {quote.customer_name}: {total} ({STATUS_LABELS[quote.status]})"
-    )
+    return f"Quote {quote.number} for {escape(quote.customer_name)}: {total} ({STATUS_LABELS[quote.status]})"
 
 
 def quote_blocks(quote: QuoteSummary) -> list[Block]:
@@ -154,7 +152,7 @@ def _line_sections(quote: QuoteSummary) -> Iterable[Block]:
         amount = format_money(line.amount, quote.currency)
         yield SectionBlock(
             text=MarkdownTextObject(
-                text=f"{line.quantity} × {escape(line.description)}{sku} @ {unit}\n*{amount}*"
+                text=f"{line.quantity:,} × {escape(line.description)}{sku} @ {unit}\n*{amount}*"
             )
         )
 

@@ -27,7 +27,7 @@ from models.errors import DomainError
 from models.quote_input import NEW_CUSTOMER_PREFIX, QuoteFormErrors
 from models.quote_text import HELP_TEXT, parse_quote_text
 from models.quoting import check_quote_form, create_quote, revise_quote
-from models.summary import summarize
+from models.summary import QuoteSummary, summarize
 
 logger = logging.getLogger(__name__)
 
@@ -106,13 +106,22 @@ def register(app: App, services: Services) -> None:
                 errors=_inline_errors(errors.errors, int(metadata.get("lines", 1))),
             )
             return
-        ack()
-
         quote_id = metadata.get("quote_id")
         if quote_id is None:
+            ack()
             _store_new_quote(client, services, data, user_id, metadata.get("channel_id") or user_id)
-        else:
-            _store_revision(client, services, int(quote_id), data, user_id)
+            return
+
+        # An edit is saved before the ack, so a refusal can be shown in the form.
+        try:
+            summary = _save_revision(
+                services, int(quote_id), data, user_id, metadata.get("version")
+            )
+        except DomainError as error:
+            ack(response_action="errors", errors={"customer": str(error)[:2000]})
+            return
+        ack()
+        _announce_revision(client, services, summary, user_id)
 
 
 def _create_from_text(
@@ -151,21 +160,28 @@ def _store_new_quote(
     return post_quote_message(client, services, summary, channel_id, user_id)
 
 
-def _store_revision(
-    client: WebClient, services: Services, quote_id: int, data: Any, user_id: str
-) -> None:
-    try:
-        with services.new_session() as session, session.begin():
-            quote = revise_quote(session, quote_id, data, services.actor(user_id), services.clock())
-            summary = summarize(session, quote)
-    except DomainError as error:
-        client.chat_postMessage(
-            channel=user_id, text=f"Your changes were not saved: {escape_message(str(error))}"
+def _save_revision(
+    services: Services, quote_id: int, data: Any, user_id: str, form_version: Any
+) -> QuoteSummary:
+    expected = int(form_version) if form_version is not None else None
+    with services.new_session() as session, session.begin():
+        quote = revise_quote(
+            session,
+            quote_id,
+            data,
+            services.actor(user_id),
+            services.clock(),
+            expected_version=expected,
         )
-        return
+        return summarize(session, quote)
 
+
+def _announce_revision(
+    client: WebClient, services: Services, summary: QuoteSummary, user_id: str
+) -> None:
     services.link_retirement.wake()
-    refresh_quote_message(client, services, quote_id)
+    services.outbox.wake()
+    refresh_quote_message(client, services, summary.id)
     if summary.slack_channel_id and summary.slack_message_ts:
         client.chat_postMessage(
             channel=summary.slack_channel_id,

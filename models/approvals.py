@@ -414,11 +414,16 @@ def _credit_increase_text(
     if limit is None or currency is None:
         position = "no credit limit is set"
     else:
-        needed = max(current + (quote.total_amount if quote.currency == currency else 0), 0)
+        needed = current + (quote.total_amount if quote.currency == currency else 0)
         position = (
-            f"limit {Money(limit, currency).format()}, exposure {Money(current, currency).format()}, "
-            f"a limit of at least {Money(needed, currency).format()} would cover this quote"
+            f"limit {Money(limit, currency).format()}, exposure {Money(current, currency).format()}"
         )
+        if needed > limit:
+            position += (
+                f", a limit of at least {Money(needed, currency).format()} would cover this quote"
+            )
+        else:
+            position += ", the limit covers this quote"
     hold = " The customer is on credit hold." if customer.credit_status.value == "hold" else ""
     return (
         f"<@{actor_id}> requests a credit increase for {customer.name}: {quote.number} for {total} "

@@ -18,6 +18,7 @@ from models import audit
 from models.clock import Clock
 from models.errors import InvalidState
 from models.gateway import CreatedPaymentLink, PaymentGateway, PaymentLinkRequest
+from models.money import Money
 from models.outbox import queue_alert
 from models.payment import PaymentLink
 from models.permissions import ensure_can_manage
@@ -30,6 +31,12 @@ logger = logging.getLogger(__name__)
 
 SessionFactory = Callable[[], Session]
 SENDABLE = frozenset({QuoteStatus.DRAFT, QuoteStatus.APPROVED})
+
+# Stripe accepts amounts of at most eight digits in the minor unit (99,999,999,
+# or 999,999.99 USD) for a price and for a charge, per its currency documentation.
+# NOTE: Stripe's per-currency minimum charge (0.50 USD, for example) is not
+# checked here; Stripe rejects such a link and the rep sees its message.
+MAX_STRIPE_AMOUNT = 99_999_999
 
 
 @dataclass(frozen=True)
@@ -95,6 +102,12 @@ def build_link_request(quote: Quote, today: date) -> PaymentLinkRequest:
         )
     if quote.total_amount <= 0:
         raise InvalidState(f"Quote {quote.number} totals zero, so there is nothing to charge.")
+    if quote.total_amount > MAX_STRIPE_AMOUNT:
+        limit = Money(MAX_STRIPE_AMOUNT, quote.currency).format()
+        raise InvalidState(
+            f"Quote {quote.number} totals more than Stripe takes in one payment ({limit}). "
+            "Split it into smaller quotes."
+        )
 
     return PaymentLinkRequest(
         quote_id=quote.id,

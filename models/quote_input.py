@@ -304,8 +304,8 @@ def _check_line(
         if product is None or not product.active:
             errors[f"{prefix}_product"] = f"{label}: SKU '{sku}' is not in the active catalog."
         elif (product.recurring_interval or None) != interval:
-            billed = product.recurring_interval or "one-time"
-            quoted = interval or "one-time"
+            billed = _billing_word(product.recurring_interval)
+            quoted = _billing_word(interval)
             errors[f"{prefix}_product"] = (
                 f"{label}: {product.sku} is billed {billed} but this quote is {quoted}: "
                 "put it on a separate quote."
@@ -345,6 +345,12 @@ def _check_line(
         sku=product.sku if product else None,
         list_unit_amount=list_amount,
     )
+
+
+def _billing_word(interval: BillingInterval | None) -> str:
+    return {None: "one-time", BillingInterval.MONTH: "monthly", BillingInterval.YEAR: "yearly"}[
+        interval
+    ]
 
 
 def _check_quantity(text: str, key: str, label: str, errors: dict[str, str]) -> int | None:

@@ -33,6 +33,18 @@ _LINE = re.compile(
     re.VERBOSE | re.IGNORECASE,
 )
 _OPTION = re.compile(r"^(?P<key>[a-z-]+)(?:\s*[:=]?\s*(?P<value>.*))?$", re.IGNORECASE | re.DOTALL)
+_OPTION_FIELDS = {
+    "discount": "discount",
+    "tax": "tax",
+    "terms": "terms",
+    "currency": "currency",
+    "billing": "billing",
+    "valid": "valid_until",
+    "valid-until": "valid_until",
+    "expires": "valid_until",
+    "note": "notes",
+    "notes": "notes",
+}
 _NUMBER_START = re.compile(r"^[-+]?[\d.,]")
 _BILLING_WORDS = {"monthly", "yearly", "annual", "annually", "one-time", "one_time", "once"}
 
@@ -89,30 +101,29 @@ def _split_segments(text: str) -> list[str]:
 def _apply_option(form: QuoteForm, segment: str) -> None:
     lowered = segment.lower()
     if lowered in _BILLING_WORDS:
-        form.billing = lowered
+        _set_once(form, "billing", lowered, segment)
         return
 
     match = _OPTION.match(segment)
     key = match["key"].lower() if match else ""
     value = (match["value"] or "").strip() if match else ""
     if key in ("due", "net") or lowered == "due on receipt":
-        form.terms = segment
-    elif key == "discount":
-        form.discount = value
-    elif key == "tax":
-        form.tax = value
-    elif key == "terms":
-        form.terms = value
-    elif key == "currency":
-        form.currency = value
-    elif key == "billing":
-        form.billing = value
-    elif key in ("valid", "valid-until", "expires"):
-        form.valid_until = value.removeprefix("until").strip()
-    elif key in ("note", "notes"):
-        form.notes = value
+        _set_once(form, "terms", segment, segment)
+    elif key in _OPTION_FIELDS:
+        if key in ("valid", "valid-until", "expires"):
+            value = value.removeprefix("until").strip()
+        _set_once(form, _OPTION_FIELDS[key], value, segment)
     else:
         raise InvalidInput(
             f"'{segment}' is neither a line item (`3 x SKU`) nor an option "
             "(discount, tax, terms, currency, monthly, yearly, valid, note)."
         )
+
+
+def _set_once(form: QuoteForm, field_name: str, value: str, segment: str) -> None:
+    """Set an option, raising InvalidInput when it has no value or the text already gave it."""
+    if not value.strip():
+        raise InvalidInput(f"'{segment}' needs a value, such as `discount 10%` or `terms net 30`.")
+    if getattr(form, field_name):
+        raise InvalidInput(f"'{segment}' repeats an option given earlier: give each option once.")
+    setattr(form, field_name, value)

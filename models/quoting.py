@@ -128,15 +128,28 @@ def create_quote(session: Session, data: QuoteInput, owner_user_id: str, at: dat
 
 
 def revise_quote(
-    session: Session, quote_id: int, data: QuoteInput, actor: Actor, at: datetime
+    session: Session,
+    quote_id: int,
+    data: QuoteInput,
+    actor: Actor,
+    at: datetime,
+    *,
+    expected_version: int | None = None,
 ) -> Quote:
     """Apply an edit: a fresh draft changes in place, anything submitted or sent gets a new version.
 
     A new version starts as a draft, and every payment link of the old version
     is marked for retirement so the customer can no longer pay the old terms.
+    An edit made on `expected_version` is refused once the quote has moved on,
+    so a form left open cannot overwrite a newer edit.
     """
     quote = get_quote(session, quote_id, for_update=True)
     ensure_can_manage(quote, actor.user_id, actor.managers)
+    if expected_version is not None and expected_version != quote.version:
+        raise InvalidState(
+            f"Quote {quote.number} changed to version {quote.version} while this form was open, "
+            "so these changes were not saved. Close the form and press Edit on the latest message."
+        )
 
     if quote.status in REVISABLE or has_request_for_version(session, quote):
         supersede_requests(session, quote, actor.user_id, at)

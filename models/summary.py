@@ -7,7 +7,8 @@ from sqlmodel import Session, col, select
 
 from models.approval import ApprovalDecision, ApprovalRequest, RequestStatus
 from models.catalog import BillingInterval
-from models.payment import PaymentLink
+from models.money import Money
+from models.payment import Payment, PaymentLink
 from models.quote import Quote, QuoteStatus
 from models.quoting import get_quote
 
@@ -100,8 +101,22 @@ def summarize(session: Session, quote: Quote) -> QuoteSummary:
         payment_link_url=link.url if link else None,
         slack_channel_id=quote.slack_channel_id,
         slack_message_ts=quote.slack_message_ts,
-        approval_note=_approval_note(session, quote),
+        approval_note=_payment_note(session, quote) or _approval_note(session, quote),
     )
+
+
+def _payment_note(session: Session, quote: Quote) -> str:
+    """Warn when a paid quote received a different amount than its total."""
+    if quote.status != QuoteStatus.PAID:
+        return ""
+    payments = session.exec(select(Payment).where(Payment.quote_id == quote.id)).all()
+    received = [payment for payment in payments if payment.currency == quote.currency]
+    paid = sum(payment.amount for payment in received)
+    if paid == quote.total_amount and len(received) == len(payments):
+        return ""
+    amounts = ", ".join(Money(payment.amount, payment.currency).format() for payment in payments)
+    total = Money(quote.total_amount, quote.currency).format()
+    return f":warning: Payments received ({amounts}) do not match the total of {total}; finance should review."
 
 
 def _approval_note(session: Session, quote: Quote) -> str:

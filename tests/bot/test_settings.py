@@ -70,7 +70,7 @@ def assert_one_line(message: str) -> None:
 BAD_VALUES = [
     ("SLACK_BOT_TOKEN", None, "OAuth & Permissions"),
     ("SLACK_BOT_TOKEN", f"xoxp-{SECRET_MARKER}-user-token", "xoxb-"),
-    ("SLACK_BOT_TOKEN", "xoxb-", "xoxb-"),
+    ("SLACK_BOT_TOKEN", "xoxb-", "too short"),
     ("SLACK_BOT_TOKEN", f"xoxb-{SECRET_MARKER} with spaces", "xoxb-"),
     ("SLACK_SIGNING_SECRET", None, "Signing Secret"),
     ("SLACK_SIGNING_SECRET", f"not-hex-{SECRET_MARKER}", "hexadecimal"),
@@ -92,6 +92,9 @@ BAD_VALUES = [
     ("O2C_MANAGERS", "C0123456789", "U0123ABCD"),
     ("SLACK_API_URL", "slack.com/api", "http"),
     ("STRIPE_API_BASE", "ftp://127.0.0.1", "http"),
+    ("O2C_LOG_LEVEL", "LOUD", "DEBUG, INFO"),
+    ("DATABASE_URL", "mysql://root@127.0.0.1/o2c", "postgresql://"),
+    ("DATABASE_URL", "nonsense", "sqlite:///"),
 ]
 
 

@@ -260,3 +260,87 @@ def test_cancel_retires_link_and_removes_buttons(o2c: O2C) -> None:
 
     assert o2c.stripe_api.get(link["id"])["active"] is False
     o2c.wait_for(lambda: buttons(current(o2c, message)) == {}, "buttons removed")
+
+
+def test_stale_edit_form_is_refused_in_form(o2c: O2C) -> None:
+    message = make_quote(o2c)
+    send_link(o2c, message)
+    press(o2c, current(o2c, message), "quote_edit")
+    o2c.wait_for(
+        lambda: any(
+            c.params["view"].get("callback_id") == "quote_form"
+            for c in o2c.slack_api.calls_to("views.update")
+        ),
+        "first form",
+    )
+    stale_form = next(
+        c
+        for c in o2c.slack_api.calls_to("views.update")
+        if c.params["view"].get("callback_id") == "quote_form"
+    ).params["view"]
+
+    edit_quote(o2c, current(o2c, message), "5")
+    o2c.wait_for(lambda: the_quote(o2c).version == 2, "first edit saved")
+    values = prefilled_state(stale_form)
+    values["line_0_quantity"] = {"value": plain_text_value("9")}
+    response = o2c.slack.view_submission(
+        "quote_form", values, private_metadata=stale_form["private_metadata"]
+    )
+
+    assert response.json()["response_action"] == "errors"
+    assert "changed to version 2 while this form was open" in response.json()["errors"]["customer"]
+    assert the_quote(o2c).lines[0].quantity == 5
+    assert the_quote(o2c).version == 2
+
+
+def test_edit_form_from_other_rep_is_refused_in_form(o2c: O2C) -> None:
+    message = make_quote(o2c)
+    press(o2c, message, "quote_edit")
+    o2c.wait_for(
+        lambda: any(
+            c.params["view"].get("callback_id") == "quote_form"
+            for c in o2c.slack_api.calls_to("views.update")
+        ),
+        "form",
+    )
+    form = next(
+        c
+        for c in o2c.slack_api.calls_to("views.update")
+        if c.params["view"].get("callback_id") == "quote_form"
+    ).params["view"]
+
+    response = o2c.slack.view_submission(
+        "quote_form",
+        prefilled_state(form),
+        private_metadata=form["private_metadata"],
+        user_id="U0OTHER",
+    )
+
+    assert "Only <@U0REP>" in response.json()["errors"]["customer"]
+    assert the_quote(o2c).version == 1
+
+
+def test_text_fallbacks_escape_customer_name(o2c: O2C) -> None:
+    message = make_quote(o2c, 'Evil <!channel> <https://evil.example|Inc>; 1 x "Setup" @ 100')
+
+    send_link(o2c, message)
+    o2c.deliver_alerts()
+
+    texts = [
+        call.params.get("text", "")
+        for call in o2c.slack_api.calls
+        if call.method in ("chat.postMessage", "chat.update")
+    ]
+    assert texts
+    assert not any("<!channel>" in text or "<https://evil" in text for text in texts)
+    assert "Evil &lt;!channel&gt;" in current(o2c, message)["text"]
+
+
+def test_total_above_stripe_maximum_is_refused(o2c: O2C) -> None:
+    message = make_quote(o2c, 'Acme Corp; 1 x "Plant" @ 1,000,000.00')
+
+    press(o2c, message, "quote_send_link")
+
+    o2c.wait_for(lambda: ephemeral_texts(o2c), "refusal")
+    assert "more than Stripe takes in one payment (999,999.99 USD)" in ephemeral_texts(o2c)[0]
+    assert o2c.stripe_api.requests == []

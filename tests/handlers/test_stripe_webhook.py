@@ -260,3 +260,15 @@ def test_webhook_payment_deactivates_link(o2c: O2C) -> None:
     ]
     assert len(deactivations) == 1
     assert deactivations[0].params == {"active": False}
+
+
+def test_webhook_underpayment_shows_on_quote(o2c: O2C) -> None:
+    message = make_quote(o2c)
+    link = send_link(o2c, message)
+    checkout = o2c.stripe_api.complete_checkout(link["id"], amount_total=100)
+
+    o2c.post_stripe_event("checkout.session.completed", checkout)
+    o2c.deliver_alerts()
+
+    shown = str(current(o2c, message)["blocks"])
+    assert "Payments received (1.00 USD) do not match the total of 1,032.67 USD" in shown

@@ -129,7 +129,7 @@ def test_validate_line_errors(line: LineForm, key: str, message: str | None) -> 
 def test_validate_recurring_product_on_one_time_quote() -> None:
     errors = errors_of(QuoteForm(customer="7", billing="one_time", lines=[LineForm(sku="SEAT")]))
 
-    assert "billed month but this quote is one-time" in errors["line_0_product"]
+    assert "billed monthly but this quote is one-time" in errors["line_0_product"]
 
 
 @pytest.mark.parametrize(

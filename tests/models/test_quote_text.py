@@ -52,3 +52,13 @@ def test_parse_quote_text_keeps_negative_quantity_for_validation() -> None:
 def test_parse_quote_text_names_bad_part(text: str, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         parse_quote_text(text)
+
+
+def test_parse_quote_text_rejects_repeated_option() -> None:
+    with pytest.raises(InvalidInput, match="'discount 20%' repeats an option"):
+        parse_quote_text("Acme; 1 x W; discount 10%; discount 20%")
+
+
+def test_parse_quote_text_rejects_option_without_value() -> None:
+    with pytest.raises(InvalidInput, match="'discount' needs a value"):
+        parse_quote_text("Acme; 1 x W; discount")
