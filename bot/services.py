@@ -9,10 +9,10 @@ from typing import Protocol
 from sqlmodel import Session
 
 from bot.settings import Settings
-from models.approvals import ApproverDirectory, Channels
+from models.approvals import ApproverDirectory
 from models.clock import Clock, system_clock
 from models.gateway import PaymentGateway
-from models.payments import AlertRouting
+from models.outbox import AlertChannels
 from models.policy import Policy, Tier
 from models.quoting import Actor
 
@@ -59,8 +59,11 @@ class Services:
         return self.settings.policy
 
     @property
-    def channels(self) -> Channels:
-        return Channels(deal_desk=self.settings.deal_desk_channel or "")
+    def channels(self) -> AlertChannels:
+        settings = self.settings
+        return AlertChannels(
+            payments=settings.payments_channel or "", deal_desk=settings.deal_desk_channel or ""
+        )
 
     def run_later(self, work: Callable[..., object], *arguments: object) -> None:
         """Run slow work (Stripe calls) off Bolt's listener threads, logging any failure.
@@ -75,10 +78,6 @@ class Services:
 
     def actor(self, user_id: str) -> Actor:
         return Actor(user_id=user_id, managers=self.settings.manager_ids)
-
-    @property
-    def routing(self) -> AlertRouting:
-        return AlertRouting(payments_channel=self.settings.payments_channel or "")
 
 
 def _log_failure(future: Future[object]) -> None:

@@ -17,6 +17,7 @@ from bot.approval_views import (
 from bot.quote_messages import refresh_quote_message
 from bot.services import Services
 from bot.views import escape_message
+from handlers.replies import reject
 from models.approval import Decision, RequestStatus
 from models.approvals import DecisionOutcome, complete_follow_up, decide
 from models.errors import DomainError, InvalidInput
@@ -41,11 +42,7 @@ def register(app: App, services: Services) -> None:
                 services, request_id, version, body["user"]["id"], Decision.APPROVED, ""
             )
         except DomainError as error:
-            respond(
-                text=f":no_entry: {escape_message(str(error))}",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            reject(respond, error, body["user"]["id"], request_id=request_id)
             return
         _after_decision(client, services, outcome)
 
@@ -104,11 +101,7 @@ def register(app: App, services: Services) -> None:
                 )
                 text = task.text
         except DomainError as error:
-            respond(
-                text=f":no_entry: {escape_message(str(error))}",
-                response_type="ephemeral",
-                replace_original=False,
-            )
+            reject(respond, error, user_id, task_id=action["value"])
             return
         respond(text=f":white_check_mark: Done: {escape_message(text)}", replace_original=True)
 

@@ -24,6 +24,7 @@ from bot.customer_views import (
 from bot.services import Services
 from bot.views import VALUE_ACTION, escape, escape_message, loading_view, message_view
 from handlers.forms import read_metadata
+from handlers.replies import log_rejection, reject
 from models.credit import CreditChange, change_credit
 from models.customer import CreditStatus
 from models.customers import (
@@ -91,8 +92,13 @@ def register(app: App, services: Services) -> None:
             with services.new_session() as session:
                 card = load_customer_card(session, _customer_id(action))
         except DomainError as error:
-            _log_rejection(user_id, action, error)
-            _reply_rejected(respond, error)
+            reject(
+                respond,
+                error,
+                user_id,
+                action_id=action.get("action_id"),
+                customer_id=action.get("value"),
+            )
             return
         respond(replace_original=True, **card_reply(card, user_id))
 
@@ -105,8 +111,13 @@ def register(app: App, services: Services) -> None:
         try:
             ensure_finance_user(user_id, finance_users())
         except DomainError as error:
-            _log_rejection(user_id, action, error)
-            _reply_rejected(respond, error)
+            reject(
+                respond,
+                error,
+                user_id,
+                action_id=action.get("action_id"),
+                customer_id=action.get("value"),
+            )
             return
 
         opened = client.views_open(
@@ -117,7 +128,9 @@ def register(app: App, services: Services) -> None:
             with services.new_session() as session:
                 card = load_customer_card(session, _customer_id(action))
         except DomainError as error:
-            _log_rejection(user_id, action, error)
+            log_rejection(
+                error, user_id, action_id=action.get("action_id"), customer_id=action.get("value")
+            )
             client.views_update(
                 view_id=view_id,
                 view=message_view("Change credit", f":no_entry: {escape_message(str(error))}"),
@@ -224,8 +237,13 @@ def _set_status(
             )
             card = load_customer_card(session, customer_id)
     except DomainError as error:
-        _log_rejection(user_id, action, error)
-        _reply_rejected(respond, error)
+        reject(
+            respond,
+            error,
+            user_id,
+            action_id=action.get("action_id"),
+            customer_id=action.get("value"),
+        )
         return
 
     respond(
@@ -268,24 +286,4 @@ def _credit_form(view: dict[str, Any]) -> CreditForm:
         credit_currency=selected("credit_currency"),
         payment_terms=selected("payment_terms"),
         credit_status=selected("credit_status"),
-    )
-
-
-def _log_rejection(user_id: str, action: dict[str, Any], error: Exception) -> None:
-    logger.info(
-        "customer button rejected: %s",
-        error,
-        extra={
-            "user_id": user_id,
-            "action_id": action.get("action_id"),
-            "customer_id": action.get("value"),
-        },
-    )
-
-
-def _reply_rejected(respond: Respond, error: Exception) -> None:
-    respond(
-        text=f":no_entry: {escape_message(str(error))}",
-        response_type="ephemeral",
-        replace_original=False,
     )

@@ -21,6 +21,7 @@ from bot.views import (
     quote_form_view,
 )
 from handlers.forms import prefill_from_quote
+from handlers.replies import reject
 from models.approvals import request_credit_increase, submit_for_approval
 from models.errors import DomainError
 from models.gateway import GatewayError
@@ -45,7 +46,7 @@ def register(app: App, services: Services) -> None:
         try:
             _check_press(services, quote_id, version, user_id)
         except DomainError as error:
-            _refuse(respond, error)
+            reject(respond, error, user_id, quote_id=quote_id)
             return
         services.run_later(send_or_submit, client, respond, services, quote_id, user_id)
 
@@ -68,7 +69,7 @@ def register(app: App, services: Services) -> None:
                     services.clock(),
                 )
         except DomainError as error:
-            _refuse(respond, error)
+            reject(respond, error, user_id, quote_id=quote_id)
             return
         services.outbox.wake()
         respond(
@@ -127,7 +128,7 @@ def register(app: App, services: Services) -> None:
             with services.new_session() as session, session.begin():
                 cancel_quote(session, quote_id, services.actor(user_id), services.clock())
         except DomainError as error:
-            _refuse(respond, error)
+            reject(respond, error, user_id, quote_id=quote_id)
             return
 
         services.link_retirement.wake()
@@ -140,14 +141,6 @@ def _check_press(services: Services, quote_id: int, version: int, user_id: str) 
         quote = get_quote(session, quote_id)
         ensure_can_manage(quote, user_id, services.settings.manager_ids)
         ensure_current_version(quote, version)
-
-
-def _refuse(respond: Respond, error: Exception) -> None:
-    respond(
-        text=f":no_entry: {escape_message(str(error))}",
-        response_type="ephemeral",
-        replace_original=False,
-    )
 
 
 def send_or_submit(
@@ -181,7 +174,7 @@ def send_or_submit(
                 extra={"quote_id": quote_id, "user_id": user_id, "link_created": outcome.created},
             )
     except (DomainError, GatewayError) as error:
-        _refuse(respond, error)
+        reject(respond, error, user_id, quote_id=quote_id)
         return
 
     services.outbox.wake()

@@ -95,7 +95,9 @@ def _checkout_session_paid(session: Session, services: Services, checkout: dict[
         customer_id=_id_of(checkout.get("customer")),
         customer_email=(checkout.get("customer_details") or {}).get("email"),
     )
-    return record_checkout_payment(session, payment, services.routing, services.clock()) is not None
+    return (
+        record_checkout_payment(session, payment, services.channels, services.clock()) is not None
+    )
 
 
 def _id_of(value: Any) -> str | None:

@@ -29,7 +29,7 @@ from models.approval_state import queue_approval_refresh
 from models.credit import credit_facts, has_paid_before
 from models.errors import InvalidInput, InvalidState, NotAllowed, NotFound
 from models.money import Money
-from models.outbox import queue_alert, queue_quote_refresh
+from models.outbox import AlertChannels, queue_alert, queue_quote_refresh
 from models.permissions import ensure_can_manage
 from models.policy import (
     Finding,
@@ -54,13 +54,6 @@ class ApproverDirectory(Protocol):
     """Resolves a tier to the Slack user ids who may decide for it (users and user groups)."""
 
     def members(self, tier: Tier) -> frozenset[str]: ...
-
-
-@dataclass(frozen=True)
-class Channels:
-    """The deal-desk channel (id or name) that receives approval requests."""
-
-    deal_desk: str
 
 
 @dataclass(frozen=True)
@@ -105,7 +98,7 @@ def submit_for_approval(
     actor: Actor,
     policy: Policy,
     directory: ApproverDirectory,
-    channels: Channels,
+    channels: AlertChannels,
     at: datetime,
     note: str = "",
 ) -> SubmitOutcome:
@@ -352,7 +345,12 @@ def complete_follow_up(session: Session, task_id: int, actor: Actor, at: datetim
 
 
 def request_credit_increase(
-    session: Session, quote_id: int, actor: Actor, policy: Policy, channels: Channels, at: datetime
+    session: Session,
+    quote_id: int,
+    actor: Actor,
+    policy: Policy,
+    channels: AlertChannels,
+    at: datetime,
 ) -> None:
     """Send finance the numbers behind a credit refusal, once per quote version."""
     quote = get_quote(session, quote_id)
@@ -543,7 +541,7 @@ def _queue_request_messages(
     quote: Quote,
     policy: Policy,
     directory: ApproverDirectory,
-    channels: Channels,
+    channels: AlertChannels,
     tiers: list[str],
     at: datetime,
 ) -> None:

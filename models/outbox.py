@@ -7,6 +7,7 @@ find a message it posted before a crash.
 """
 
 import json
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -15,6 +16,14 @@ from sqlalchemy import and_, or_
 from sqlmodel import Column, Field, Session, SQLModel, col, select
 
 from models.columns import UTCDateTime, enum_column
+
+
+@dataclass(frozen=True)
+class AlertChannels:
+    """The Slack channels (ids or names) that alerts go to."""
+
+    payments: str
+    deal_desk: str = ""
 
 
 class AlertStatus(StrEnum):

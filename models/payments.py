@@ -9,20 +9,13 @@ from sqlmodel import Session, select
 
 from models import audit
 from models.money import Money
-from models.outbox import queue_alert, queue_quote_refresh
+from models.outbox import AlertChannels, queue_alert, queue_quote_refresh
 from models.payment import Payment, PaymentLink
 from models.quote import Quote, QuoteStatus
 from models.quoting import get_quote
 from models.stripe_event import ProcessedStripeEvent
 
 logger = logging.getLogger(__name__)
-
-
-@dataclass(frozen=True)
-class AlertRouting:
-    """The channels alerts go to (ids or names)."""
-
-    payments_channel: str
 
 
 @dataclass(frozen=True)
@@ -58,7 +51,7 @@ def claim_event(session: Session, event_id: str, event_type: str, at: datetime) 
 
 
 def record_checkout_payment(
-    session: Session, payment: CheckoutPayment, routing: AlertRouting, at: datetime
+    session: Session, payment: CheckoutPayment, channels: AlertChannels, at: datetime
 ) -> Payment | None:
     """Record a paid checkout session against its quote and queue the alerts.
 
@@ -129,7 +122,7 @@ def record_checkout_payment(
         checkout_session_id=payment.session_id,
         concerns=concerns,
     )
-    _queue_payment_alerts(session, quote, record, routing, concerns, at)
+    _queue_payment_alerts(session, quote, record, channels, concerns, at)
     queue_quote_refresh(
         session,
         quote_id=quote.id,
@@ -190,7 +183,7 @@ def _queue_payment_alerts(
     session: Session,
     quote: Quote,
     payment: Payment,
-    routing: AlertRouting,
+    channels: AlertChannels,
     concerns: list[str],
     at: datetime,
 ) -> None:
@@ -212,7 +205,7 @@ def _queue_payment_alerts(
         session,
         delivery_key=f"payment_received:{payment.id}:channel",
         kind="payment_received",
-        channel=routing.payments_channel,
+        channel=channels.payments,
         text=text,
         payload=facts,
         at=at,

@@ -20,6 +20,7 @@ import httpx
 import pytest
 
 from tests.conftest import BOT_TOKEN, SIGNING_SECRET, STRIPE_KEY
+from tests.handlers.test_approvals import POLICY
 from tests.handlers.test_quote_command import form_values
 from tests.slack_requests import (
     SlackClientSim,
@@ -145,41 +146,6 @@ def test_o2c_run_whole_path(
     assert "Payment received: 1,263.46 USD" in alert["text"]
     assert len([m for m in slack_api.messages("C0SALES") if "Payment received" in m["text"]]) == 1
     slack.close()
-
-
-POLICY = """
-[[approvals.tiers]]
-name = "manager"
-label = "Sales manager"
-users = ["U0MGR"]
-
-[[approvals.tiers]]
-name = "vp"
-label = "VP"
-users = ["U0VP"]
-
-[[approvals.tiers]]
-name = "finance"
-label = "Finance"
-usergroups = ["S0FIN"]
-
-[[approvals.rules]]
-kind = "discount_above"
-percent = "15"
-tier = "manager"
-
-[[approvals.rules]]
-kind = "discount_above"
-percent = "30"
-tier = "vp"
-
-[[approvals.rules]]
-kind = "credit"
-tier = "finance"
-
-[finance]
-users = ["U0FIN"]
-"""
 
 
 def buttons_of(message: dict) -> dict[str, tuple[str, str]]:
