@@ -19,7 +19,7 @@ def fetch_stripe_catalog(client: stripe.StripeClient) -> tuple[list[ProductRow],
     The SKU is the product's `metadata.sku` if set, else the Stripe product id.
     Prices with tiers or custom amounts have no single unit price and are skipped.
     A product with several usable prices keeps its default price (else the first
-    listed), because the catalog holds one price per SKU.
+    listed), because the catalog contains one price per SKU.
     """
     chosen: dict[str, tuple[ProductRow, bool]] = {}
     skipped: list[str] = []
@@ -33,18 +33,18 @@ def fetch_stripe_catalog(client: stripe.StripeClient) -> tuple[list[ProductRow],
             continue
 
         is_default = data["product"].get("default_price") == data["id"]
-        kept = chosen.get(row.sku)
-        if kept is None or (is_default and not kept[1]):
-            if kept is not None:
-                skipped.append(_repeat_reason(kept[0], row))
+        first = chosen.get(row.sku)
+        if first is None or (is_default and not first[1]):
+            if first is not None:
+                skipped.append(_repeat_reason(first[0], row))
             chosen[row.sku] = (row, is_default)
         else:
-            skipped.append(_repeat_reason(row, kept[0]))
+            skipped.append(_repeat_reason(row, first[0]))
     return [row for row, _ in chosen.values()], skipped
 
 
-def _repeat_reason(dropped: ProductRow, kept: ProductRow) -> str:
-    return f"{dropped.stripe_price_id}: SKU {dropped.sku} already comes from price {kept.stripe_price_id}"
+def _repeat_reason(dropped: ProductRow, first: ProductRow) -> str:
+    return f"{dropped.stripe_price_id}: SKU {dropped.sku} already comes from price {first.stripe_price_id}"
 
 
 def _row_from_price(price: dict[str, Any]) -> ProductRow:

@@ -15,7 +15,7 @@ MANIFEST = Path(__file__).resolve().parent.parent / "app.yaml"
 
 
 def manifest_scopes(path: Path = MANIFEST) -> set[str]:
-    """Return the bot scopes that the manifest asks for."""
+    """Return the bot scopes that the manifest requests."""
     manifest = yaml.safe_load(path.read_text(encoding="utf-8"))
     return set(manifest["oauth_config"]["scopes"]["bot"])
 

@@ -9,7 +9,7 @@ from models.gateway import CreatedPaymentLink, GatewayError, PaymentLinkRequest
 
 logger = logging.getLogger(__name__)
 
-# The client retries connection errors, 409s, 5xx answers and 429s that carry
+# The client retries connection errors, 409s, 5xx responses and 429s that carry
 # `Stripe-Should-Retry: true`, with back-off from 0.5 s (stripe 16.x).
 NETWORK_RETRIES = 2
 

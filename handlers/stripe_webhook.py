@@ -1,7 +1,7 @@
 """`POST /stripe/webhook`: verify the signature, skip events already seen, dispatch by type.
 
-A bad signature or payload gets 400 and changes nothing; an event type we do
-not handle gets 200 so Stripe stops sending it; a redelivered event id gets
+A bad signature or payload gets 400 and changes nothing. An event type we do
+not handle gets 200, so Stripe stops sending it. A redelivered event id gets
 200 and changes nothing.
 """
 
@@ -24,7 +24,7 @@ EventHandler = Callable[[Session, Services, dict[str, Any]], bool]
 
 @dataclass(frozen=True)
 class WebhookResponse:
-    """What the endpoint answers: HTTP status and a small JSON body."""
+    """The endpoint's response: HTTP status and a small JSON body."""
 
     status: int
     body: dict[str, Any]

@@ -1,7 +1,7 @@
 """The in-process APScheduler and the PostgreSQL advisory lock that elects one scheduler.
 
-Several `o2c worker` or `o2c run` processes may share a PostgreSQL database;
-only the one holding the advisory lock runs the jobs, and another takes over
+Several `o2c worker` or `o2c run` processes may share a PostgreSQL database.
+Only the one holding the advisory lock runs the jobs, and another takes over
 when that process's connection ends. On SQLite there is one process, so it
 always runs them.
 """

@@ -1,9 +1,9 @@
 """Approval use cases: submit a quote to the deal desk, decide, remind and escalate.
 
 An approval applies to one quote version. Decisions take the request row's
-lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite) and a unique key
-per request, version and tier, so two approvers pressing at once produce
-one decision, and the second gets a message naming who decided first.
+lock (FOR UPDATE on PostgreSQL, BEGIN IMMEDIATE on SQLite), and a unique key
+covers request, version and tier. So when two approvers press at once, one
+decision is recorded and the second gets a message naming who decided first.
 """
 
 import json
@@ -357,7 +357,7 @@ def request_credit_increase(
     ensure_can_manage(quote, actor.user_id, actor.managers)
     if quote.status != QuoteStatus.CREDIT_DENIED:
         raise InvalidState(
-            f"Quote {quote.number} was not refused for credit, so there is nothing to ask finance."
+            f"Quote {quote.number} was not denied credit, so there is no credit increase to request."
         )
     assert quote.id is not None
 
@@ -502,6 +502,7 @@ def _open_request(
     note: str,
     at: datetime,
 ) -> ApprovalRequest:
+    """Reopen the quote's request whose changes were requested, or start a new one."""
     reopened = session.exec(
         select(ApprovalRequest)
         .where(
@@ -515,6 +516,7 @@ def _open_request(
     )
     if reopened is not None:
         request.revision += 1
+
     request.quote_version = quote.version
     request.status = RequestStatus.OPEN
     request.tiers = json.dumps(tiers)
@@ -525,6 +527,7 @@ def _open_request(
         ]
     )
     request.rep_note = note.strip()[:2000] or quote.notes[:2000]
+
     request.submitted_at = at
     request.reminded_at = None
     request.escalated_at = None

@@ -42,7 +42,7 @@ class ProductRow:
 
 @dataclass
 class ImportReport:
-    """What an import did: counts, and each rejected row with its line number and reason."""
+    """The outcome of an import: counts, and each rejected row with its line number and reason."""
 
     created: int = 0
     updated: int = 0

@@ -14,7 +14,7 @@ class UTCDateTime(TypeDecorator[datetime]):
     """A timezone-aware UTC timestamp on every backend.
 
     SQLite stores no offset, so values are written as UTC and read back with
-    the UTC zone attached; a naive datetime is rejected instead of guessed.
+    the UTC zone attached. A naive datetime is rejected instead of guessed.
     """
 
     impl = DateTime(timezone=True)
@@ -43,7 +43,7 @@ def utc_now() -> datetime:
 def enum_column(
     enum_type: type[StrEnum], *, nullable: bool = False, index: bool = False
 ) -> Column[Any]:
-    """A column that stores a StrEnum's values as text and loads them as members."""
+    """Build a column that stores a StrEnum's values as text and loads them as members."""
     return Column(
         SAEnum(
             enum_type,

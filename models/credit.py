@@ -93,14 +93,14 @@ def change_credit(
     if customer is None:
         raise NotFound(f"Customer {customer_id} was not found.")
 
-    wanted = {
+    requested = {
         "credit_limit": None if change.clear_limit else change.credit_limit,
         "credit_currency": None if change.clear_limit else change.credit_currency,
         "payment_terms_days": change.payment_terms_days,
         "credit_status": change.credit_status,
     }
     changed: list[str] = []
-    for field_name, value in wanted.items():
+    for field_name, value in requested.items():
         keep = value is None and not (
             change.clear_limit and field_name in ("credit_limit", "credit_currency")
         )

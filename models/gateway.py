@@ -9,7 +9,7 @@ from models.pricing import ChargeLine
 
 @dataclass(frozen=True)
 class PaymentLinkRequest:
-    """What a payment link for one quote version must charge.
+    """The charges a payment link for one quote version must carry.
 
     `idempotency_key` is derived from the quote id and version, so asking
     twice for the same version returns the same link.

@@ -1,8 +1,8 @@
 """Money as an integer count of a currency's minor unit.
 
-Amounts never pass through a float: user text is parsed digit by digit into
-the minor unit, and percentages are integers in parts per million, so every
-total is exact and the amount shown in Slack is the amount Stripe charges.
+Amounts never pass through a float. User text is parsed digit by digit into
+the minor unit, and percentages are integers in parts per million. So every
+total is exact, and the amount shown in Slack is the amount Stripe charges.
 """
 
 import re

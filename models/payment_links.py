@@ -35,7 +35,7 @@ SENDABLE = frozenset({QuoteStatus.DRAFT, QuoteStatus.APPROVED})
 # Stripe accepts amounts of at most eight digits in the minor unit (99,999,999,
 # or 999,999.99 USD) for a price and for a charge, per its currency documentation.
 # NOTE: Stripe's per-currency minimum charge (0.50 USD, for example) is not
-# checked here; Stripe rejects such a link and the rep sees its message.
+# checked here; Stripe rejects such a link and the rep gets its message.
 MAX_STRIPE_AMOUNT = 99_999_999
 
 

@@ -1,4 +1,4 @@
-"""Who may act on a quote."""
+"""Permission checks for acting on a quote."""
 
 from models.errors import InvalidState, NotAllowed
 from models.quote import Quote

@@ -101,7 +101,7 @@ class CreditFacts:
 
 @dataclass(frozen=True)
 class QuoteFacts:
-    """What the rules look at in a quote."""
+    """The facts of a quote that the rules check."""
 
     currency: str
     discount_ppm: int

@@ -77,10 +77,10 @@ def allocate_discount(amounts: Sequence[int], discount: int) -> list[int]:
 def charge_lines(lines: Sequence[PricedLine], discount_ppm: int, tax_ppm: int) -> list[ChargeLine]:
     """Build the Stripe charge lines whose amounts sum to the quote total.
 
-    A line without a discount share keeps its quantity and unit price; a
+    A line without a discount share keeps its quantity and unit price. A
     discounted line is charged as one unit of its net amount, because a
-    discounted unit price may not be a whole minor unit, and a line
-    discounted to zero is left out. Tax, if any, is a line of its own.
+    discounted unit price may not be a whole minor unit. A line discounted to
+    zero is left out. Tax, if any, is a line of its own.
     """
     totals = compute_totals(lines, discount_ppm, tax_ppm)
     shares = allocate_discount([line.amount for line in lines], totals.discount)

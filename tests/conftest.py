@@ -37,7 +37,7 @@ START = datetime(2026, 12, 4, 15, 0, tzinfo=UTC)
 
 
 class TestClock:
-    """A clock that stands still until a test moves it."""
+    """A clock that does not move until a test advances it."""
 
     __test__ = False
 

@@ -212,7 +212,7 @@ def walk_three_approvals(url: str, slack_api: SlackStandIn, stripe_api: StripeSt
     assert saved.status_code == 200
     assert saved.text == ""
 
-    # The rep asks for the link: the quote goes to the deal desk instead.
+    # The rep requests the link, and the quote goes to the deal desk instead.
     send_value, send_block = buttons_of(latest(slack_api, "C0SALES", quote_ts))["quote_send_link"]
     slack.block_action(
         "quote_send_link",

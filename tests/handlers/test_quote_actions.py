@@ -207,7 +207,7 @@ def prefilled_state(view: dict) -> dict:
     return state
 
 
-def test_edit_sent_quote_makes_new_version_and_retires_link(o2c: O2C) -> None:
+def test_edit_sent_quote_retires_link(o2c: O2C) -> None:
     message = make_quote(o2c)
     link = send_link(o2c, message)
 
@@ -262,7 +262,7 @@ def test_cancel_retires_link_and_removes_buttons(o2c: O2C) -> None:
     o2c.wait_for(lambda: buttons(current(o2c, message)) == {}, "buttons removed")
 
 
-def test_stale_edit_form_is_refused_in_form(o2c: O2C) -> None:
+def test_stale_edit_form_rejected(o2c: O2C) -> None:
     message = make_quote(o2c)
     send_link(o2c, message)
     press(o2c, current(o2c, message), "quote_edit")
@@ -293,7 +293,7 @@ def test_stale_edit_form_is_refused_in_form(o2c: O2C) -> None:
     assert the_quote(o2c).version == 2
 
 
-def test_edit_form_from_other_rep_is_refused_in_form(o2c: O2C) -> None:
+def test_edit_form_other_rep_rejected(o2c: O2C) -> None:
     message = make_quote(o2c)
     press(o2c, message, "quote_edit")
     o2c.wait_for(
